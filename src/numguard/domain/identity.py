@@ -1,0 +1,96 @@
+"""Holders' identities: the system never keeps a raw ID number.
+
+An identity document number is turned into a keyed hash (HMAC-SHA256 with a server secret), a
+keyed hash of its last six characters (so a person can later prove "phone + ID suffix"), and a
+masked form for display (``1101**********1234``). The raw value lives only inside the request
+that carried it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from numguard.errors import InvalidInput
+
+
+class IdType(StrEnum):
+    """Kinds of identity document a carrier registers a holder with."""
+
+    CN_RESIDENT = "CN_RESIDENT"  # 居民身份证, 18 characters with an ISO 7064 check digit
+    HK_MACAO_PERMIT = "HK_MACAO_PERMIT"  # 港澳居民来往内地通行证
+    TW_PERMIT = "TW_PERMIT"  # 台湾居民来往大陆通行证
+    FOREIGN_PERMANENT = "FOREIGN_PERMANENT"  # 外国人永久居留身份证
+    PASSPORT = "PASSPORT"
+    OTHER = "OTHER"
+
+
+class InvalidIdNumber(InvalidInput):
+    """An identity document number that cannot be right."""
+
+    code = "INVALID_ID_NUMBER"
+
+
+_CN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CN_CHECK = "10X98765432"
+_CN_SHAPE = re.compile(r"^[1-9][0-9]{16}[0-9X]$")
+_GENERIC_SHAPE = re.compile(r"^[0-9A-Z]{5,20}$")
+
+
+@dataclass(frozen=True, slots=True)
+class HolderRef:
+    """What the system keeps about a holder: hashes and a masked form, never the number."""
+
+    id_type: IdType
+    id_hash: str
+    suffix_hash: str
+    masked: str
+
+
+def normalize_id_number(id_type: IdType, id_number: str) -> str:
+    """Uppercase, strip separators, and check the document's own rules."""
+    value = re.sub(r"[\s-]", "", id_number).upper()
+    if id_type is IdType.CN_RESIDENT:
+        if not _CN_SHAPE.match(value):
+            raise InvalidIdNumber("a resident ID number has 18 characters: 17 digits and a check")
+        total = sum(int(d) * w for d, w in zip(value[:17], _CN_WEIGHTS, strict=True))
+        if _CN_CHECK[total % 11] != value[17]:
+            raise InvalidIdNumber("the resident ID number's check character is wrong")
+    elif not _GENERIC_SHAPE.match(value):
+        raise InvalidIdNumber("an ID number has 5 to 20 letters and digits")
+    return value
+
+
+def mask_id_number(value: str) -> str:
+    """Keep the first four and last four characters, e.g. ``1101**********1234``."""
+    if len(value) <= 8:
+        return value[:1] + "*" * (len(value) - 2) + value[-1:]
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def _mac(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def id_suffix_hash(key: bytes, id_type: IdType, suffix: str) -> str:
+    """Keyed hash of the last six characters of an ID number, for "phone + ID suffix" checks."""
+    return _mac(key, f"{id_type.value}:suffix:{suffix.upper()[-6:]}")
+
+
+def holder_from_id(key: bytes, id_type: IdType | str, id_number: str) -> HolderRef:
+    """Turn a raw ID into the only form the system keeps."""
+    try:
+        kind = IdType(id_type)
+    except ValueError as exc:
+        allowed = ", ".join(t.value for t in IdType)
+        raise InvalidIdNumber(f"unknown ID type {id_type!r}; use one of {allowed}") from exc
+    value = normalize_id_number(kind, id_number)
+    return HolderRef(
+        id_type=kind,
+        id_hash=_mac(key, f"{kind.value}:{value}"),
+        suffix_hash=id_suffix_hash(key, kind, value),
+        masked=mask_id_number(value),
+    )
