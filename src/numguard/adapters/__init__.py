@@ -1,0 +1,1 @@
+"""Adapters: storage, web, CLI. They depend on services and the domain, never the reverse."""

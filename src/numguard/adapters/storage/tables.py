@@ -1,0 +1,152 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create exactly this.
+
+No raw ID number is ever stored: holders appear only as keyed hashes and masked forms.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# A 64-bit key that autoincrements on SQLite too (SQLite only does that for INTEGER PRIMARY KEY).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+carriers = Table(
+    "carriers",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("tracking_since", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+carrier_prefixes = Table(
+    "carrier_prefixes",
+    metadata,
+    Column("prefix", String(16), primary_key=True),
+    Column("carrier", String(32), ForeignKey("carriers.code"), nullable=False, index=True),
+)
+
+registry_clock = Table(
+    "registry_clock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)
+"""One row. Every write transaction bumps ``seq`` first: the row lock orders writers, and the
+answer index in every process catches up by reading states with a larger ``seq``."""
+
+lifecycle_events = Table(
+    "lifecycle_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("carrier", String(32), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("phone_number", String(16), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("effective_date", Date, nullable=False),
+    Column("holder_id_type", String(24)),
+    Column("holder_hash", String(64)),
+    Column("holder_suffix_hash", String(64)),
+    Column("holder_masked", String(32)),
+    Column("to_carrier", String(32)),
+    Column("fingerprint", String(32), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("source", String(64), nullable=False),
+    UniqueConstraint("carrier", "event_id", name="uq_lifecycle_events_carrier_event_id"),
+    Index("ix_lifecycle_events_phone_number", "phone_number"),
+)
+
+number_states = Table(
+    "number_states",
+    metadata,
+    Column("phone_number", String(16), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("carrier", String(32)),
+    Column("holder_id_type", String(24)),
+    Column("holder_hash", String(64)),
+    Column("holder_suffix_hash", String(64)),
+    Column("holder_masked", String(32)),
+    Column("tenure_start", Date),
+    Column("tenure_start_known", Boolean, nullable=False),
+    Column("ended_on", Date),
+    Column("earlier_change_on", Date),
+    Column("aging_ends_on", Date),
+    Column("last_event_on", Date),
+    Column("tenure_ordinal", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Index("ix_number_states_seq", "seq"),
+)
+
+tenures = Table(
+    "tenures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("phone_number", String(16), nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Column("holder_id_type", String(24)),
+    Column("holder_hash", String(64)),
+    Column("holder_suffix_hash", String(64)),
+    Column("holder_masked", String(32)),
+    Column("start", Date),
+    Column("end", Date),
+    Column("end_reason", String(16)),
+    UniqueConstraint("phone_number", "ordinal", name="uq_tenures_phone_number_ordinal"),
+    Index("ix_tenures_holder_hash", "holder_hash"),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("carrier", String(32), ForeignKey("carriers.code")),
+    Column("secret_hash", String(200), nullable=False),
+    Column("scopes", String(400), nullable=False),
+    Column("rate_per_second", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("client_id", String(64)),
+    Column("correlator", String(128)),
+    Column("number_hash", String(64)),
+    Column("specified_date", Date),
+    Column("answer", String(32)),
+    Column("detail", Text),
+    Column("items", LargeBinary),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_number_hash", "number_hash"),
+)
+"""Append-only: triggers refuse UPDATE and DELETE on both databases. ``items`` holds the
+per-number records of a bulk request in a compact binary form (see services.audit)."""

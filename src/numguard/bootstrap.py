@@ -1,0 +1,127 @@
+"""Wires adapters to services from settings: the one place that knows every concrete class."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from numguard.adapters.storage.audit_store import SqlAuditStore
+from numguard.adapters.storage.db import make_engine, upgrade
+from numguard.adapters.storage.registry_store import SqlRegistryStore
+from numguard.services.audit import AuditTrail, NumberHasher
+from numguard.services.checks import CheckService
+from numguard.services.index import AnswerIndex
+from numguard.services.registry import RegistryService
+from numguard.settings import Settings, load_settings
+
+log = logging.getLogger("numguard")
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Container:
+    """Everything a face (web, CLI) needs, built once per process."""
+
+    settings: Settings
+    engine: Engine
+    store: SqlRegistryStore
+    registry: RegistryService
+    index: AnswerIndex
+    audit: AuditTrail
+    checks: CheckService
+    now: Callable[[], datetime]
+    today: Callable[[], date]
+    _refresher: threading.Thread | None = field(default=None, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    ready: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def load_index(self) -> None:
+        """Fill the answer index from storage (start-up)."""
+        self.index.load(self.store.all_states())
+        self.ready.set()
+
+    def catch_up(self) -> int:
+        """Take in states other processes wrote since the index last looked; returns how many."""
+        changed = list(self.store.states_since(self.index.seq))
+        if changed:
+            self.index.update((s for _, s in changed), seq=max(q for q, _ in changed))
+        return len(changed)
+
+    def start_background(self) -> None:
+        """Start the audit writer and the index refresher."""
+        self.audit.start()
+        if self._refresher is None and self.settings.index_refresh_seconds > 0:
+            self._stop.clear()
+            self._refresher = threading.Thread(
+                target=self._refresh_loop, name="numguard-index", daemon=True
+            )
+            self._refresher.start()
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(self.settings.index_refresh_seconds):
+            try:
+                self.catch_up()
+                self.registry.refresh_coverage()
+            except Exception:  # the database may be briefly away; try again next tick
+                log.exception("index refresh failed")
+
+    def close(self) -> None:
+        """Stop background work, flush the audit log, release connections."""
+        self._stop.set()
+        if self._refresher is not None:
+            self._refresher.join(timeout=5)
+            self._refresher = None
+        self.audit.stop()
+        self.engine.dispose()
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    migrate: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+    timezone: str = "Asia/Shanghai",
+) -> Container:
+    """Build the container; *clock* and *timezone* decide "now" and "today"."""
+    settings = settings or load_settings()
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    zone = ZoneInfo(timezone)
+
+    def today() -> date:
+        return clock().astimezone(zone).date()
+
+    store = SqlRegistryStore(engine)
+    registry = RegistryService(
+        store,
+        policy=settings.aging,
+        holder_key=settings.holder_key,
+        default_region=settings.default_region,
+        today=today,
+    )
+    index = AnswerIndex()
+    audit = AuditTrail(SqlAuditStore(engine), flush_seconds=settings.audit_flush_seconds)
+    checks = CheckService(
+        registry,
+        index,
+        audit,
+        NumberHasher(settings.number_key),
+        default_region=settings.default_region,
+        today=today,
+        now=clock,
+    )
+
+    registry.on_states_changed(lambda states: index.update(states))
+    container = Container(settings, engine, store, registry, index, audit, checks, clock, today)
+    return container

@@ -1,0 +1,107 @@
+"""What the services need from storage, as protocols; adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from numguard.domain.coverage import CarrierCoverage
+from numguard.domain.lifecycle import LifecycleEvent, NumberState
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """A number's state as stored, with the ordinal of its last tenure."""
+
+    state: NumberState
+    tenure_ordinal: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """An accepted event, ready to append."""
+
+    event: LifecycleEvent
+    fingerprint: str
+    source: str
+
+
+@dataclass(slots=True)
+class TenureRow:
+    """One tenure row to insert or update."""
+
+    phone_number: str
+    ordinal: int
+    holder_id_type: str | None
+    holder_hash: str | None
+    holder_suffix_hash: str | None
+    holder_masked: str | None
+    start: date | None
+    end: date | None
+    end_reason: str | None
+    is_new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """Everything one write transaction stores."""
+
+    events: Sequence[EventRecord]
+    states: Mapping[str, StoredState]
+    new_numbers: frozenset[str]
+    tenures: Sequence[TenureRow]
+
+
+class RegistryTransaction(Protocol):
+    """One write transaction on the registry. Leaving the context commits it."""
+
+    seq: int
+
+    def existing_fingerprints(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Fingerprints of events already stored under these (carrier, event id) keys."""
+        ...
+
+    def load_states(self, numbers: Iterable[str]) -> dict[str, StoredState]:
+        """Current states of these numbers (absent ones are not in the result)."""
+        ...
+
+    def write(self, changes: ChangeSet) -> None:
+        """Append the events, upsert the states, insert and update the tenures."""
+        ...
+
+
+class RegistryStore(Protocol):
+    """Storage of carriers, events, states and tenures."""
+
+    def transaction(self) -> AbstractContextManager[RegistryTransaction]:
+        """Open a write transaction that orders itself after every earlier one."""
+        ...
+
+    def carriers(self) -> list[CarrierCoverage]:
+        """All registered carriers with their prefixes."""
+        ...
+
+    def add_carrier(
+        self, coverage: CarrierCoverage, name: str, *, now: datetime
+    ) -> CarrierCoverage:
+        """Register a carrier or update its name, tracking date and prefixes."""
+        ...
+
+    def states_since(self, seq: int) -> Iterator[tuple[int, NumberState]]:
+        """States changed after *seq*, in seq order, with their seq."""
+        ...
+
+    def all_states(self) -> Iterator[tuple[int, NumberState]]:
+        """Every stored state (for building the answer index)."""
+        ...
+
+    def current_seq(self) -> int:
+        """The registry clock."""
+        ...
+
+    def tenures_of(self, phone_number: str) -> list[dict[str, Any]]:
+        """The stored tenures of a number, oldest first."""
+        ...

@@ -1,0 +1,350 @@
+"""The registry's write side: carriers and their coverage, and applying reported events.
+
+A batch is applied in one transaction that first bumps the registry clock, so writers are
+ordered and a crash never leaves events, states and tenures apart. Within the batch, events are
+applied per number in effective-date order; each is accepted, a duplicate (same carrier and
+event id, same content: a no-op) or rejected with a reason code, and rejected ones change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from numguard.domain.aging import AgingPolicy
+from numguard.domain.coverage import CarrierCoverage, CoverageMap
+from numguard.domain.lifecycle import (
+    Applied,
+    EventType,
+    LifecycleEvent,
+    NumberState,
+    NumberStatus,
+    TenureChangeKind,
+    apply_event,
+)
+from numguard.errors import InvalidInput
+from numguard.services.events import EventResult, Outcome, ParsedEvent, parse_record
+from numguard.services.ports import (
+    ChangeSet,
+    EventRecord,
+    RegistryStore,
+    RegistryTransaction,
+    StoredState,
+    TenureRow,
+)
+
+StateListener = Callable[[Iterable[NumberState]], None]
+
+
+class UnknownCarrier(InvalidInput):
+    """An event names a carrier that is not registered."""
+
+    code = "UNKNOWN_CARRIER"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSummary:
+    """Per-event results (in input order) and counts by outcome."""
+
+    results: list[EventResult]
+
+    def count(self, outcome: Outcome) -> int:
+        """How many events had *outcome*."""
+        return sum(1 for r in self.results if r.outcome is outcome)
+
+
+class RegistryService:
+    """Carriers, coverage and the application of lifecycle events."""
+
+    def __init__(
+        self,
+        store: RegistryStore,
+        *,
+        policy: AgingPolicy,
+        holder_key: bytes,
+        default_region: str,
+        today: Callable[[], date],
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.holder_key = holder_key
+        self.default_region = default_region
+        self.today = today
+        self._listeners: list[StateListener] = []
+        self.coverage = CoverageMap(store.carriers())
+
+    def on_states_changed(self, listener: StateListener) -> None:
+        """Call *listener* with the new states after every committed write."""
+        self._listeners.append(listener)
+
+    # carriers -----------------------------------------------------------------------------
+
+    def add_carrier(
+        self,
+        code: str,
+        name: str,
+        *,
+        tracking_since: date | None,
+        prefixes: Sequence[str],
+        now: datetime,
+    ) -> CarrierCoverage:
+        """Register (or update) a carrier: its name, from when its reports are complete, its ranges."""
+        code = code.strip().upper()
+        if not code or not code.replace("_", "").replace("-", "").isalnum() or len(code) > 32:
+            raise InvalidInput("a carrier code is 2-32 letters, digits, '-' or '_'")
+        if not name.strip():
+            raise InvalidInput("a carrier needs a name")
+        normalized = tuple(sorted({_normalize_prefix(p) for p in prefixes}))
+        taken = {
+            p: c.code for c in self.coverage.carriers.values() if c.code != code for p in c.prefixes
+        }
+        clashes = [p for p in normalized if p in taken]
+        if clashes:
+            raise InvalidInput(f"prefix {clashes[0]} already belongs to {taken[clashes[0]]}")
+        since = tracking_since or now.date()
+        if since > self.today():
+            raise InvalidInput("tracking-since must not be in the future")
+        coverage = self.store.add_carrier(
+            CarrierCoverage(code, since, normalized), name.strip(), now=now
+        )
+        self.refresh_coverage()
+        return coverage
+
+    def refresh_coverage(self) -> None:
+        """Reload carriers and prefixes from storage."""
+        self.coverage = CoverageMap(self.store.carriers())
+
+    # events -------------------------------------------------------------------------------
+
+    def report(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        source: str,
+        allowed_carrier: str | None = None,
+        first_index: int = 0,
+    ) -> ReportSummary:
+        """Validate and apply a batch of event records (API or NDJSON shape)."""
+        parsed: list[ParsedEvent] = []
+        results: dict[int, EventResult] = {}
+        for offset, record in enumerate(records):
+            index = first_index + offset
+            item = (
+                parse_record(
+                    index, record, holder_key=self.holder_key, default_region=self.default_region
+                )
+                if isinstance(record, Mapping)
+                else EventResult(index, None, Outcome.REJECTED, "INVALID_FIELD", "not an object")
+            )
+            if isinstance(item, EventResult):
+                results[index] = item
+            else:
+                parsed.append(item)
+        for result in self.apply(parsed, source=source, allowed_carrier=allowed_carrier):
+            results[result.index] = result
+        return ReportSummary([results[i] for i in sorted(results)])
+
+    def apply(
+        self,
+        parsed: Sequence[ParsedEvent],
+        *,
+        source: str,
+        allowed_carrier: str | None = None,
+    ) -> list[EventResult]:
+        """Apply well-formed events in one transaction; results in no particular order."""
+        results: list[EventResult] = []
+        admissible: list[ParsedEvent] = []
+        for item in parsed:
+            refusal = self._admission(item.event, allowed_carrier)
+            if refusal is None:
+                admissible.append(item)
+            else:
+                code, message = refusal
+                results.append(
+                    EventResult(item.index, item.event.event_id, Outcome.REJECTED, code, message)
+                )
+        if not admissible:
+            return results
+        today = self.today()
+        with self.store.transaction() as tx:
+            batch = _Batch(tx, admissible, self.policy, self.coverage, today, source)
+            results.extend(batch.run())
+            changes = batch.change_set()
+            if changes.events:
+                tx.write(changes)
+        changed = [s.state for s in changes.states.values()]
+        if changed:
+            for listener in self._listeners:
+                listener(changed)
+        return results
+
+    def _admission(
+        self, event: LifecycleEvent, allowed_carrier: str | None
+    ) -> tuple[str, str] | None:
+        if allowed_carrier is not None and event.carrier != allowed_carrier:
+            return "CARRIER_NOT_ALLOWED", f"this client reports for {allowed_carrier} only"
+        carriers = self.coverage.carriers
+        if event.carrier not in carriers:
+            return "UNKNOWN_CARRIER", f"carrier {event.carrier} is not registered"
+        if event.to_carrier is not None and event.to_carrier not in carriers:
+            return "UNKNOWN_CARRIER", f"carrier {event.to_carrier} is not registered"
+        return None
+
+
+def _normalize_prefix(prefix: str) -> str:
+    text = prefix.strip().replace(" ", "")
+    if not text.startswith("+") or not text[1:].isdigit() or not 2 <= len(text) <= 16:
+        raise InvalidInput(f"prefix {prefix!r} must be '+' and digits, e.g. +86138")
+    return text
+
+
+class _Batch:
+    """Applies one batch of events inside a transaction, collecting what to write."""
+
+    def __init__(
+        self,
+        tx: RegistryTransaction,
+        items: Sequence[ParsedEvent],
+        policy: AgingPolicy,
+        coverage: CoverageMap,
+        today: date,
+        source: str,
+    ) -> None:
+        self.tx = tx
+        self.items = sorted(
+            items, key=lambda p: (p.event.phone_number, p.event.effective_date, p.index)
+        )
+        self.policy = policy
+        self.coverage = coverage
+        self.today = today
+        self.source = source
+        self.records: list[EventRecord] = []
+        self.states: dict[str, StoredState] = {}
+        self.new_numbers: set[str] = set()
+        self.tenures: dict[tuple[str, int], TenureRow] = {}
+
+    def run(self) -> list[EventResult]:
+        existing = self.tx.existing_fingerprints(
+            {(p.event.carrier, p.event.event_id) for p in self.items}
+        )
+        stored = self.tx.load_states({p.event.phone_number for p in self.items})
+        seen: dict[tuple[str, str], str] = {}
+        results: list[EventResult] = []
+        for item in self.items:
+            event = item.event
+            key = (event.carrier, event.event_id)
+            previous = existing.get(key) or seen.get(key)
+            if previous is not None:
+                if previous == item.fingerprint:
+                    results.append(EventResult(item.index, event.event_id, Outcome.DUPLICATE))
+                else:
+                    results.append(
+                        EventResult(
+                            item.index,
+                            event.event_id,
+                            Outcome.REJECTED,
+                            "EVENT_ID_REUSED",
+                            "this event id was already used for a different event",
+                        )
+                    )
+                continue
+            number = event.phone_number
+            current = self.states.get(number) or stored.get(number)
+            if current is None:
+                current = StoredState(NumberState(number), 0)
+                is_new = True
+            else:
+                is_new = number in self.new_numbers or number not in stored
+            refusal = self._range_refusal(current.state, event)
+            if refusal is not None:
+                results.append(EventResult(item.index, event.event_id, Outcome.REJECTED, *refusal))
+                continue
+            outcome = apply_event(current.state, event, policy=self.policy, today=self.today)
+            if not isinstance(outcome, Applied):
+                results.append(
+                    EventResult(
+                        item.index,
+                        event.event_id,
+                        Outcome.REJECTED,
+                        outcome.reason.value,
+                        outcome.message,
+                    )
+                )
+                continue
+            seen[key] = item.fingerprint
+            ordinal = self._apply_tenures(number, current.tenure_ordinal, outcome)
+            self.states[number] = StoredState(outcome.state, ordinal)
+            if is_new:
+                self.new_numbers.add(number)
+            self.records.append(EventRecord(event, item.fingerprint, self.source))
+            results.append(EventResult(item.index, event.event_id, Outcome.ACCEPTED))
+        return results
+
+    def _range_refusal(self, state: NumberState, event: LifecycleEvent) -> tuple[str, str] | None:
+        """A number enters or re-enters service only from the carrier whose range holds it."""
+        if state.status is NumberStatus.ACTIVE or (
+            state.status is not NumberStatus.UNREPORTED and event.type is not EventType.ASSIGNED
+        ):
+            return None
+        holder = self.coverage.range_holder(event.phone_number)
+        if holder is None:
+            reporter = self.coverage.carriers[event.carrier]
+            if not reporter.prefixes:
+                return None  # a carrier without declared ranges covers what it reports
+            return "NUMBER_NOT_IN_CARRIER_RANGE", f"no carrier's range holds {event.phone_number}"
+        if holder.code != event.carrier and state.status is NumberStatus.UNREPORTED:
+            if event.type is EventType.ASSIGNED:
+                return (
+                    "NUMBER_NOT_IN_CARRIER_RANGE",
+                    f"{event.phone_number} is in {holder.code}'s range",
+                )
+            return None  # a ported-in number first reported by its new carrier
+        if holder.code != event.carrier and event.type is EventType.ASSIGNED:
+            return (
+                "NUMBER_NOT_IN_CARRIER_RANGE",
+                f"{event.phone_number} is reissued by {holder.code}, whose range holds it",
+            )
+        return None
+
+    def _apply_tenures(self, number: str, ordinal: int, outcome: Applied) -> int:
+        for change in outcome.changes:
+            if change.kind is TenureChangeKind.OPENED:
+                ordinal += 1
+                holder = change.holder
+                self.tenures[(number, ordinal)] = TenureRow(
+                    phone_number=number,
+                    ordinal=ordinal,
+                    holder_id_type=holder.id_type.value if holder else None,
+                    holder_hash=holder.id_hash if holder else None,
+                    holder_suffix_hash=holder.suffix_hash if holder else None,
+                    holder_masked=holder.masked if holder else None,
+                    start=change.on,
+                    end=None,
+                    end_reason=None,
+                    is_new=True,
+                )
+            else:
+                row = self.tenures.get((number, ordinal))
+                if row is None:
+                    # An existing tenure: storage updates only its end fields.
+                    row = TenureRow(
+                        number, ordinal, None, None, None, None, None, None, None, False
+                    )
+                    self.tenures[(number, ordinal)] = row
+                if change.kind is TenureChangeKind.CLOSED:
+                    row.end = change.on
+                    row.end_reason = change.end_reason.value if change.end_reason else None
+                else:
+                    row.end = None
+                    row.end_reason = None
+        return ordinal
+
+    def change_set(self) -> ChangeSet:
+        return ChangeSet(
+            events=self.records,
+            states=self.states,
+            new_numbers=frozenset(self.new_numbers),
+            tenures=list(self.tenures.values()),
+        )

@@ -1,0 +1,119 @@
+"""Settings, read from ``NUMGUARD_*`` environment variables (the README has the table)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from numguard.domain.aging import AgingPolicy
+from numguard.errors import InvalidInput
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class SettingsError(InvalidInput):
+    """A setting has a value that cannot be used."""
+
+    code = "INVALID_SETTING"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with production-sensible defaults."""
+
+    database_url: str
+    secret_key: str
+    default_region: str = "CN"
+    aging: AgingPolicy = field(default_factory=AgingPolicy)
+    token_ttl_seconds: int = 900
+    rate_limit_per_second: float = 1000.0
+    rate_limit_burst: float = 2000.0
+    max_batch: int = 10_000
+    index_refresh_seconds: float = 1.0
+    audit_flush_seconds: float = 0.2
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A separate key per purpose (ID hashing, number hashing, token signing)."""
+        return hmac.new(self.secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+    @property
+    def holder_key(self) -> bytes:
+        """Key of the HMAC that replaces raw ID numbers."""
+        return self.derive_key("numguard/holder-id")
+
+    @property
+    def number_key(self) -> bytes:
+        """Key of the HMAC that replaces phone numbers in the audit log."""
+        return self.derive_key("numguard/audit-number")
+
+    @property
+    def token_key(self) -> bytes:
+        """Key that signs access tokens (HS256)."""
+        return self.derive_key("numguard/jwt-hs256")
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from exc
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
+    return value
+
+
+def _secret_from_file(data_dir: Path) -> str:
+    """The local secret for a self-hosted single machine, made on first use (mode 0600)."""
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from the environment (or *env*)."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("NUMGUARD_DATA_DIR", str(DEFAULT_DATA_DIR)))
+    url = env.get("NUMGUARD_DATABASE_URL") or f"sqlite:///{data_dir / 'numguard.db'}"
+    secret = env.get("NUMGUARD_SECRET_KEY") or _secret_from_file(data_dir)
+    if len(secret) < 32:
+        raise SettingsError("NUMGUARD_SECRET_KEY must be at least 32 characters")
+    try:
+        aging = AgingPolicy.parse(
+            env.get("NUMGUARD_AGING_DAYS", "CN=90,US=45,IN=90"),
+            default_days=int(_number(env, "NUMGUARD_AGING_DEFAULT_DAYS", 90)),
+        )
+    except ValueError as exc:
+        raise SettingsError(f"NUMGUARD_AGING_DAYS: {exc}") from exc
+    log_format = env.get("NUMGUARD_LOG_FORMAT", "json")
+    if log_format not in ("json", "console"):
+        raise SettingsError("NUMGUARD_LOG_FORMAT must be json or console")
+    return Settings(
+        database_url=url,
+        secret_key=secret,
+        default_region=env.get("NUMGUARD_DEFAULT_REGION", "CN").upper(),
+        aging=aging,
+        token_ttl_seconds=int(_number(env, "NUMGUARD_TOKEN_TTL_SECONDS", 900)),
+        rate_limit_per_second=_number(env, "NUMGUARD_RATE_LIMIT_PER_SECOND", 1000.0),
+        rate_limit_burst=_number(env, "NUMGUARD_RATE_LIMIT_BURST", 2000.0),
+        max_batch=int(_number(env, "NUMGUARD_MAX_BATCH", 10_000)),
+        index_refresh_seconds=_number(env, "NUMGUARD_INDEX_REFRESH_SECONDS", 1.0),
+        audit_flush_seconds=_number(env, "NUMGUARD_AUDIT_FLUSH_SECONDS", 0.2),
+        log_level=env.get("NUMGUARD_LOG_LEVEL", "INFO").upper(),
+        log_format=log_format,
+    )
