@@ -128,9 +128,23 @@ class CheckService:
         correlator: str | None = None,
         protocol: str = "native",
     ) -> CheckResult:
-        """Parse, answer and audit one check. Raises the phone and date errors."""
-        e164 = parse_phone_number(phone_text, self.default_region)
-        answer = self.answer(e164, on)
+        """Parse, answer and audit one check. Raises the phone and date errors (audited too)."""
+        try:
+            e164 = parse_phone_number(phone_text, self.default_region)
+            answer = self.answer(e164, on)
+        except NumguardError as exc:
+            self.audit.record(
+                AuditEntry(
+                    at=self.now(),
+                    kind="CHECK",
+                    client_id=client_id,
+                    correlator=correlator,
+                    specified_date=on,
+                    answer=f"error:{exc.code}",
+                    detail={"protocol": protocol},
+                )
+            )
+            raise
         self.audit.record(
             AuditEntry(
                 at=self.now(),
