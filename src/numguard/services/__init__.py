@@ -1,0 +1,1 @@
+"""Use cases: the registry, checks, imports and the demo world; each owns its transaction."""
