@@ -33,7 +33,8 @@ class InvalidPhoneNumber(NotFound):
 
 def is_e164_shape(text: str) -> bool:
     """Whether *text* matches the CAMARA E.164 pattern (``+`` and 5 to 15 digits)."""
-    return E164_SHAPE.match(text) is not None
+    # fullmatch, not match: ``$`` also matches before a trailing newline.
+    return E164_SHAPE.fullmatch(text) is not None
 
 
 @lru_cache(maxsize=1 << 18)
@@ -71,6 +72,9 @@ def calling_code(e164: str) -> int:
 def mask_phone_number(e164: str) -> str:
     """The masked national form shown to people, e.g. ``138****8000``."""
     national = e164[1 + len(str(calling_code(e164))) :]
+    if len(national) <= 4:
+        # Keeping two digits on each side would show all of a short number (+690 7290).
+        return national[:1] + "*" * (len(national) - 1)
     if len(national) <= 7:
-        return national[:2] + "*" * max(len(national) - 4, 1) + national[-2:]
+        return national[:2] + "*" * (len(national) - 4) + national[-2:]
     return national[:3] + "*" * (len(national) - 7) + national[-4:]
