@@ -77,7 +77,8 @@ def _mac(key: bytes, text: str) -> str:
 
 def id_suffix_hash(key: bytes, id_type: IdType, suffix: str) -> str:
     """Keyed hash of the last six characters of an ID number, for "phone + ID suffix" checks."""
-    return _mac(key, f"{id_type.value}:suffix:{suffix.upper()[-6:]}")
+    cleaned = re.sub(r"[\s-]", "", suffix).upper()
+    return _mac(key, f"{id_type.value}:suffix:{cleaned[-6:]}")
 
 
 def holder_from_id(key: bytes, id_type: IdType | str, id_number: str) -> HolderRef:

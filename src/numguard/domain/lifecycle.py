@@ -319,12 +319,17 @@ def apply_event(
     handler = TRANSITIONS.get(key)
     if handler is None:
         reason = INVALID_IN_STATE[key]
-        return Rejected(reason, f"{event.type.value} is not valid for a {state.status.value} number")
+        return Rejected(
+            reason, f"{event.type.value} is not valid for a {state.status.value} number"
+        )
     if key not in _REISSUE and state.carrier is not None and event.carrier != state.carrier:
         return Rejected(
-            RejectReason.CARRIER_MISMATCH, f"the number is held at {state.carrier}, not {event.carrier}"
+            RejectReason.CARRIER_MISMATCH,
+            f"the number is held at {state.carrier}, not {event.carrier}",
         )
     outcome = handler(state, event, policy)
     if isinstance(outcome, Applied):
-        outcome = Applied(replace(outcome.state, last_event_on=event.effective_date), outcome.changes)
+        outcome = Applied(
+            replace(outcome.state, last_event_on=event.effective_date), outcome.changes
+        )
     return outcome
