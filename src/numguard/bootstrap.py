@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from numguard.adapters.storage.audit_store import SqlAuditStore
+from numguard.adapters.storage.client_store import SqlClientStore
 from numguard.adapters.storage.db import make_engine, upgrade
 from numguard.adapters.storage.registry_store import SqlRegistryStore
 from numguard.services.audit import AuditTrail, NumberHasher
+from numguard.services.auth import ClientService, RateLimiter
 from numguard.services.checks import CheckService
 from numguard.services.index import AnswerIndex
 from numguard.services.registry import RegistryService
@@ -39,6 +41,8 @@ class Container:
     index: AnswerIndex
     audit: AuditTrail
     checks: CheckService
+    clients: ClientService
+    limiter: RateLimiter
     now: Callable[[], datetime]
     today: Callable[[], date]
     _refresher: threading.Thread | None = field(default=None, repr=False)
@@ -122,6 +126,11 @@ def build(
         now=clock,
     )
 
-    registry.on_states_changed(lambda states: index.update(states))
-    container = Container(settings, engine, store, registry, index, audit, checks, clock, today)
+    registry.on_states_changed(index.update)
+    client_store = SqlClientStore(engine)
+    clients = ClientService.from_settings(client_store, settings, client_store.carrier_exists)
+    limiter = RateLimiter.from_settings(settings, rate_of=clients.rate_of)
+    container = Container(
+        settings, engine, store, registry, index, audit, checks, clients, limiter, clock, today
+    )
     return container

@@ -1,0 +1,77 @@
+"""The FastAPI application: ``create_app`` is the factory uvicorn runs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from numguard import __version__
+from numguard.adapters.web import camara, native, oauth, ops
+from numguard.adapters.web.errors import http_error, numguard_error, validation_error
+from numguard.adapters.web.logs import configure
+from numguard.adapters.web.middleware import CorrelatorAndMetrics
+from numguard.bootstrap import Container, build
+from numguard.errors import NumguardError
+
+DESCRIPTION = """
+numguard answers one question for platforms: **has the holder of this phone number changed since
+the day it was bound?** Carriers report what happens to their numbers (assigned, cancelled,
+restored, transferred, ported, released); the registry derives tenures and answers yes / no /
+unknown, in the CAMARA Number Recycling shape and in the native tri-state with the FCC and
+cloud-vendor encodings.
+
+Get a token with `POST /oauth/token` (client credentials), then send it as `Authorization: Bearer`.
+"""
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    """Build the app; without a *container*, one is built from the environment at start-up."""
+    owned = container is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        current = container
+        if current is None:
+            current = await run_in_threadpool(build)
+            configure(current.settings.log_level, current.settings.log_format)
+        app.state.container = current
+        if not current.ready.is_set():
+            await run_in_threadpool(current.load_index)
+        current.start_background()
+        try:
+            yield
+        finally:
+            if owned:
+                await run_in_threadpool(current.close)
+            else:
+                await run_in_threadpool(current.audit.flush)
+
+    app = FastAPI(
+        title="numguard",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "CAMARA Number Recycling", "description": "CAMARA Number Recycling v0.2"},
+            {"name": "Checks", "description": "Native checks: tri-state and every encoding"},
+            {"name": "Carrier reporting", "description": "Lifecycle events from carriers"},
+            {"name": "OAuth 2.0", "description": "Client credentials"},
+            {"name": "Operations", "description": "Health, readiness, metrics"},
+        ],
+    )
+    if container is not None:
+        app.state.container = container
+    app.add_exception_handler(NumguardError, numguard_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.include_router(camara.router)
+    app.include_router(native.router)
+    app.include_router(oauth.router)
+    app.include_router(ops.router)
+    app.add_middleware(CorrelatorAndMetrics)
+    return app

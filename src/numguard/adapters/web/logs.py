@@ -1,0 +1,52 @@
+"""Structured logs: one JSON object per line, never a raw ID number, token or secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+_SECRETISH = re.compile(
+    r"(eyJ[\w-]+\.[\w-]+\.[\w-]+)"  # JWTs
+    r"|(client_secret=[^&\s]+)"
+    r"|(\b[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]\b)"  # CN IDs
+)
+
+
+def scrub(text: str) -> str:
+    """Blank out anything that looks like a token, a client secret or a resident ID number."""
+    return _SECRETISH.sub("[redacted]", text)
+
+
+class JsonFormatter(logging.Formatter):
+    """``{"ts", "level", "logger", "msg", ...extra}`` with secrets scrubbed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": scrub(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exc"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure(level: str = "INFO", fmt: str = "json") -> None:
+    """Route numguard's and uvicorn's logs through one handler on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
