@@ -43,6 +43,7 @@ class Container:
     checks: CheckService
     clients: ClientService
     limiter: RateLimiter
+    token_limiter: RateLimiter
     now: Callable[[], datetime]
     today: Callable[[], date]
     _refresher: threading.Thread | None = field(default=None, repr=False)
@@ -130,7 +131,20 @@ def build(
     client_store = SqlClientStore(engine)
     clients = ClientService.from_settings(client_store, settings, client_store.carrier_exists)
     limiter = RateLimiter.from_settings(settings, rate_of=clients.rate_of)
+    # Each token request costs a scrypt hash: limit them per remote address.
+    token_limiter = RateLimiter(10.0, 20.0)
     container = Container(
-        settings, engine, store, registry, index, audit, checks, clients, limiter, clock, today
+        settings,
+        engine,
+        store,
+        registry,
+        index,
+        audit,
+        checks,
+        clients,
+        limiter,
+        token_limiter,
+        clock,
+        today,
     )
     return container

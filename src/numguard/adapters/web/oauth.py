@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 import binascii
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -50,6 +51,9 @@ def _oauth_error(status: int, error: str, description: str) -> Response:
 )
 async def token(request: Request) -> Response:
     """Credentials in the form body or in HTTP Basic; errors as RFC 6749 §5.2 describes."""
+    container = container_of(request)
+    peer = request.client.host if request.client else "unknown"
+    container.token_limiter.check(f"ip:{peer}", time.monotonic())
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         return _oauth_error(400, "invalid_request", "send application/x-www-form-urlencoded")
@@ -72,7 +76,6 @@ async def token(request: Request) -> Response:
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
     if not client_id or not secret:
         return _oauth_error(401, "invalid_client", "client authentication failed")
-    container = container_of(request)
     try:
         client = container.clients.authenticate(client_id, secret)
     except Unauthenticated:
