@@ -6,6 +6,7 @@ Single checks parse the number (cached), read the in-memory index and call the d
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ import numpy.typing as npt
 from numguard.domain.answer import (
     UNREPORTED_FACTS,
     AnswerReason,
-    RecyclingAnswer,
     Recycled,
+    RecyclingAnswer,
     SpecifiedDateInFuture,
     decide,
 )
@@ -153,8 +154,8 @@ class CheckService:
                 correlator=correlator,
                 number_hash=self.hasher.hex(e164),
                 specified_date=on,
-                answer=f"{answer.recycled.value}:{answer.reason.value}",
-                detail={"protocol": protocol},
+                answer=_ANSWER_TEXT[answer.reason],
+                detail=_protocol_detail(protocol),
             )
         )
         return CheckResult(e164, on, answer)
@@ -243,6 +244,17 @@ class CheckService:
             ]
         )
         return e164s, answers
+
+
+_ANSWER_TEXT = {reason: f"{_RECYCLED[reason].value}:{reason.value}" for reason in AnswerReason}
+_DETAILS: dict[str, str] = {}
+
+
+def _protocol_detail(protocol: str) -> str:
+    text = _DETAILS.get(protocol)
+    if text is None:
+        text = _DETAILS[protocol] = json.dumps({"protocol": protocol})
+    return text
 
 
 _YES_CODES = np.array(

@@ -160,7 +160,7 @@ class AnswerIndex:
         with self._lock:
             self._merge()
 
-    def load_arrays(
+    def load_arrays(  # noqa: PLR0917  one array per column
         self,
         keys: I64,
         status: npt.NDArray[np.int8],
@@ -210,7 +210,7 @@ class AnswerIndex:
         row = self._delta.get(key)
         if row is None:
             a = self._arrays
-            i = int(np.searchsorted(a.keys, key))
+            i = int(a.keys.searchsorted(np.int64(key)))
             if i >= len(a.keys) or a.keys[i] != key:
                 return None
             row = (
