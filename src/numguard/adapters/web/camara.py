@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
@@ -17,6 +17,16 @@ from numguard.errors import NotApplicable, NumguardError, OutOfRange
 from numguard.services.checks import parse_date
 
 SCOPE = "number-recycling:check"
+
+CORRELATOR_PARAMETER = {
+    "name": "x-correlator",
+    "in": "header",
+    "required": False,
+    "description": "Correlation id for the different services; echoed in the response",
+    "schema": {"type": "string", "pattern": "^[a-zA-Z0-9-_:;.\\/<>{}]{0,256}$"},
+}
+# Read from the request directly rather than as a declared header parameter: FastAPI's
+# dependency solving for it costs more than the whole answer.
 
 router = APIRouter(prefix="/number-recycling/v0.2", tags=["CAMARA Number Recycling"])
 
@@ -77,6 +87,7 @@ def _errors(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
     operation_id="checkNumberRecycling",
     summary="Check whether the subscriber of the phone number has changed",
     response_model=CheckNumRecyclingInfo,
+    openapi_extra={"parameters": [CORRELATOR_PARAMETER]},
     responses=_errors(
         (400, "INVALID_ARGUMENT or OUT_OF_RANGE"),
         (401, "UNAUTHENTICATED"),
@@ -86,13 +97,10 @@ def _errors(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
         (429, "TOO_MANY_REQUESTS"),
     ),
 )
-async def check_number_recycling(
-    request: Request,
-    body: CreateCheckNumRecycling,
-    x_correlator: Annotated[str | None, Header(description="Correlation id, echoed")] = None,
-) -> Response:
+async def check_number_recycling(request: Request, body: CreateCheckNumRecycling) -> Response:
     """Answer ``phoneNumberRecycled`` for a number and a date (DESIGN.md §3)."""
     who = principal(request, SCOPE)
+    x_correlator = request.headers.get("x-correlator")
     if who.phone_number is not None:
         if body.phoneNumber is not None:
             raise UnnecessaryIdentifier(
