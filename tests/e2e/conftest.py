@@ -8,11 +8,11 @@ from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import SECRET, FrozenClock
 
 from numguard.adapters.web.app import create_app
 from numguard.bootstrap import Container, build
 from numguard.settings import load_settings
+from tests.conftest import SECRET, FrozenClock
 
 ID_A = "11010519491231002X"
 ID_B = "110105199003070017"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from tests.e2e.conftest import ID_A, ID_B, Api, ev, make_api
 
 CHECK = "/number-recycling/v0.2/check"

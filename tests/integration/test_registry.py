@@ -23,18 +23,45 @@ NUMBER = "+8613800138000"
 @pytest.fixture
 def registry(database_url: str, clock: FrozenClock, tmp_path: object) -> Container:
     settings = load_settings(
-        {"NUMGUARD_DATABASE_URL": database_url, "NUMGUARD_SECRET_KEY": SECRET, "NUMGUARD_DATA_DIR": str(tmp_path)}
+        {
+            "NUMGUARD_DATABASE_URL": database_url,
+            "NUMGUARD_SECRET_KEY": SECRET,
+            "NUMGUARD_DATA_DIR": str(tmp_path),
+        }
     )
     container = build(settings, clock=clock)
-    container.registry.add_carrier("CMCC", "中国移动", tracking_since=date(2023, 1, 1), prefixes=["+86138", "+86139"], now=clock())
-    container.registry.add_carrier("CUCC", "中国联通", tracking_since=date(2023, 1, 1), prefixes=["+86130"], now=clock())
+    container.registry.add_carrier(
+        "CMCC",
+        "中国移动",
+        tracking_since=date(2023, 1, 1),
+        prefixes=["+86138", "+86139"],
+        now=clock(),
+    )
+    container.registry.add_carrier(
+        "CUCC", "中国联通", tracking_since=date(2023, 1, 1), prefixes=["+86130"], now=clock()
+    )
     container.load_index()
     yield container
     container.close()
 
 
-def event(eid: str, kind: str, day: str, *, number: str = NUMBER, carrier: str = "CMCC", holder: str | None = None, to: str | None = None) -> dict[str, object]:
-    record: dict[str, object] = {"eventId": eid, "phoneNumber": number, "type": kind, "effectiveDate": day, "carrier": carrier}
+def event(
+    eid: str,
+    kind: str,
+    day: str,
+    *,
+    number: str = NUMBER,
+    carrier: str = "CMCC",
+    holder: str | None = None,
+    to: str | None = None,
+) -> dict[str, object]:
+    record: dict[str, object] = {
+        "eventId": eid,
+        "phoneNumber": number,
+        "type": kind,
+        "effectiveDate": day,
+        "carrier": carrier,
+    }
     if holder:
         record["holder"] = {"idType": "CN_RESIDENT", "idNumber": holder}
     if to:
@@ -61,10 +88,14 @@ def test_camara_scenarios_answer_as_the_spec_says(registry: Container) -> None:
     assert answer(registry, NUMBER, "2024-09-21") is Recycled.NO  # B's own start date
 
 
-def test_reissue_inside_the_aging_period_is_rejected_and_changes_nothing(registry: Container) -> None:
+def test_reissue_inside_the_aging_period_is_rejected_and_changes_nothing(
+    registry: Container,
+) -> None:
     registry.registry.report(CAMARA_STORY[:2], source="test")
     before = registry.store.tenures_of(NUMBER)
-    summary = registry.registry.report([event("b0", "ASSIGNED", "2024-04-01", holder=ID_B)], source="test")
+    summary = registry.registry.report(
+        [event("b0", "ASSIGNED", "2024-04-01", holder=ID_B)], source="test"
+    )
     assert summary.results[0].outcome is Outcome.REJECTED
     assert summary.results[0].reason == "AGING_PERIOD_NOT_OVER"
     assert registry.store.tenures_of(NUMBER) == before
@@ -75,11 +106,17 @@ def test_reissue_inside_the_aging_period_is_rejected_and_changes_nothing(registr
 def test_resending_a_batch_changes_nothing(registry: Container) -> None:
     registry.registry.report(CAMARA_STORY, source="test")
     with registry.engine.connect() as conn:
-        before = [conn.execute(select(t).order_by(*t.primary_key.columns)).all() for t in (number_states, tenures)]
+        before = [
+            conn.execute(select(t).order_by(*t.primary_key.columns)).all()
+            for t in (number_states, tenures)
+        ]
     again = registry.registry.report(CAMARA_STORY, source="test")
     assert [r.outcome for r in again.results] == [Outcome.DUPLICATE] * 3
     with registry.engine.connect() as conn:
-        after = [conn.execute(select(t).order_by(*t.primary_key.columns)).all() for t in (number_states, tenures)]
+        after = [
+            conn.execute(select(t).order_by(*t.primary_key.columns)).all()
+            for t in (number_states, tenures)
+        ]
     assert after[1] == before[1]
     assert [r[:-1] for r in after[0]] == [r[:-1] for r in before[0]]  # only the seq column moved
 
@@ -109,17 +146,23 @@ def test_port_restore_and_transfer(registry: Container) -> None:
     assert answer(registry, NUMBER, "2023-12-01") is Recycled.NO  # a restore keeps the tenure
     assert answer(registry, third, "2023-12-01") is Recycled.YES  # 过户 is a change
     # after the port, only the new carrier may report about the number
-    late = registry.registry.report([event("p3", "CANCELLED", "2024-05-01", number=other)], source="test")
+    late = registry.registry.report(
+        [event("p3", "CANCELLED", "2024-05-01", number=other)], source="test"
+    )
     assert late.results[0].reason == "CARRIER_MISMATCH"
 
 
 def test_a_carrier_client_reports_only_for_its_carrier(registry: Container) -> None:
-    result = registry.registry.report(CAMARA_STORY[:1], source="test", allowed_carrier="CUCC").results[0]
+    result = registry.registry.report(
+        CAMARA_STORY[:1], source="test", allowed_carrier="CUCC"
+    ).results[0]
     assert (result.outcome, result.reason) == (Outcome.REJECTED, "CARRIER_NOT_ALLOWED")
 
 
 def test_a_number_enters_service_only_from_its_range_holder(registry: Container) -> None:
-    result = registry.registry.report([event("x1", "ASSIGNED", "2024-01-01", carrier="CUCC", holder=ID_A)], source="test").results[0]
+    result = registry.registry.report(
+        [event("x1", "ASSIGNED", "2024-01-01", carrier="CUCC", holder=ID_A)], source="test"
+    ).results[0]
     assert result.reason == "NUMBER_NOT_IN_CARRIER_RANGE"
 
 
@@ -128,7 +171,9 @@ def test_bad_fields_are_rejected_per_event_and_good_ones_apply(registry: Contain
         event("ok", "ASSIGNED", "2023-10-09", holder=ID_A),
         event("bad-date", "ASSIGNED", "2023-13-09", holder=ID_A),
         event("bad-type", "EXPLODED", "2023-10-09"),
-        event("bad-id", "ASSIGNED", "2023-10-09", number="+8613900139000", holder="110105194912310021"),
+        event(
+            "bad-id", "ASSIGNED", "2023-10-09", number="+8613900139000", holder="110105194912310021"
+        ),
         event("bad-no", "ASSIGNED", "2023-10-09", number="+86123", holder=ID_A),
         event("future", "CANCELLED", "2027-01-01"),
     ]
@@ -143,7 +188,9 @@ def test_bad_fields_are_rejected_per_event_and_good_ones_apply(registry: Contain
     ]
 
 
-def test_a_crash_while_writing_leaves_nothing_half_done(registry: Container, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_while_writing_leaves_nothing_half_done(
+    registry: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
     original = registry_store.SqlRegistryTransaction.write
 
     def crash_after_writing(self: registry_store.SqlRegistryTransaction, changes: object) -> None:
@@ -160,8 +207,16 @@ def test_a_crash_while_writing_leaves_nothing_half_done(registry: Container, mon
     assert registry.registry.report(CAMARA_STORY, source="test").count(Outcome.ACCEPTED) == 3
 
 
-def test_another_process_writes_and_the_index_catches_up(registry: Container, clock: FrozenClock, database_url: str, tmp_path: object) -> None:
-    settings = load_settings({"NUMGUARD_DATABASE_URL": database_url, "NUMGUARD_SECRET_KEY": SECRET, "NUMGUARD_DATA_DIR": str(tmp_path)})
+def test_another_process_writes_and_the_index_catches_up(
+    registry: Container, clock: FrozenClock, database_url: str, tmp_path: object
+) -> None:
+    settings = load_settings(
+        {
+            "NUMGUARD_DATABASE_URL": database_url,
+            "NUMGUARD_SECRET_KEY": SECRET,
+            "NUMGUARD_DATA_DIR": str(tmp_path),
+        }
+    )
     writer = build(settings, clock=clock)
     try:
         writer.registry.report(CAMARA_STORY, source="other-process")
@@ -178,5 +233,6 @@ def test_no_raw_id_number_is_stored(registry: Container) -> None:
         for table in (lifecycle_events, number_states, tenures):
             for row in conn.execute(select(table)).all():
                 text = " ".join(str(v) for v in row)
-                assert ID_A not in text and ID_B not in text
+                assert ID_A not in text
+                assert ID_B not in text
                 assert ID_A[-6:] not in text

@@ -23,7 +23,7 @@ from numguard.domain.answer import (
     SpecifiedDateInFuture,
     decide,
 )
-from numguard.domain.phone import is_e164_shape, parse_phone_number
+from numguard.domain.phone import E164_SHAPE, parse_phone_number
 from numguard.errors import InvalidInput, NumguardError
 from numguard.services.audit import AuditEntry, AuditTrail, NumberHasher, encode_items
 from numguard.services.index import (
@@ -192,28 +192,22 @@ class CheckService:
         """
         n = len(numbers)
         errors: dict[int, NumguardError] = {}
-        keys = np.zeros(n, np.int64)
-        days = np.zeros(n, np.int32)
-        e164s: list[str | None] = [None] * n
         today = day_number(self.today())
-        shaped = [i for i, t in enumerate(numbers) if is_e164_shape(t)]
-        if shaped:
-            keys[shaped] = np.array([int(numbers[i][1:]) for i in shaped], np.int64)
-        shaped_set = set(shaped)
-        for i, text in enumerate(dates):
-            try:
-                day = day_number(parse_date(text))
-                if day > today:
-                    raise SpecifiedDateInFuture("specifiedDate is in the future")
-                days[i] = day
-            except NumguardError as exc:
-                errors[i] = exc
-        found, _ = self.index.lookup_many(keys) if shaped else (np.zeros(n, np.bool_), None)
-        for i in range(n):
+        days = self._days(dates, errors, today)
+        shape = E164_SHAPE.fullmatch
+        shaped = [shape(t) is not None for t in numbers]
+        keys = np.array(
+            [int(t[1:]) if ok else 0 for t, ok in zip(numbers, shaped, strict=True)], np.int64
+        )
+        found, _ = self.index.lookup_many(keys)
+        # Reported numbers were validated when their first event was accepted; the rest go
+        # through phonenumbers (national forms, unreported or invalid numbers).
+        e164s: list[str | None] = [
+            t if ok and f else None
+            for t, ok, f in zip(numbers, shaped, found.tolist(), strict=True)
+        ]
+        for i in [i for i, e in enumerate(e164s) if e is None]:
             if i in errors:
-                continue
-            if i in shaped_set and found[i]:
-                e164s[i] = numbers[i]  # validated when its first event was accepted
                 continue
             try:
                 e164 = parse_phone_number(numbers[i], self.default_region)
@@ -222,10 +216,13 @@ class CheckService:
                 continue
             e164s[i] = e164
             keys[i] = int(e164[1:])
+        for i in errors:
+            e164s[i] = None
         reasons, held = self.answer_keys(keys, days)
         answers = BulkAnswers(reasons, held, errors)
-        ok = [i for i in range(n) if i not in errors]
-        hashes = [self.hasher.raw(e164s[i]) for i in ok]  # type: ignore[arg-type]
+        ok = [i for i, e in enumerate(e164s) if e is not None] if errors else list(range(n))
+        raw = self.hasher.raw
+        hashes = [raw(e) for e in e164s if e is not None]
         self.audit.write_now(
             [
                 AuditEntry(
@@ -244,6 +241,32 @@ class CheckService:
             ]
         )
         return e164s, answers
+
+    @staticmethod
+    def _days(
+        dates: Sequence[str], errors: dict[int, NumguardError], today: int
+    ) -> npt.NDArray[np.int32]:
+        """Day numbers of ``YYYY-MM-DD`` texts, vectorised; bad or future dates become errors."""
+        match = _DATE.fullmatch
+        if all(isinstance(d, str) and match(d) for d in dates):
+            try:
+                days = np.array(dates, dtype="datetime64[D]").astype(np.int64).astype(np.int32)
+            except ValueError:
+                days = None  # an impossible date somewhere: find it row by row
+            if days is not None:
+                for i in np.flatnonzero(days > today).tolist():
+                    errors[i] = SpecifiedDateInFuture("specifiedDate is in the future")
+                return days
+        out = np.zeros(len(dates), np.int32)
+        for i, text in enumerate(dates):
+            try:
+                day = day_number(parse_date(text))
+                if day > today:
+                    raise SpecifiedDateInFuture("specifiedDate is in the future")
+                out[i] = day
+            except NumguardError as exc:
+                errors[i] = exc
+        return out
 
 
 _ANSWER_TEXT = {reason: f"{_RECYCLED[reason].value}:{reason.value}" for reason in AnswerReason}

@@ -36,7 +36,9 @@ days = st.integers(min_value=0, max_value=(TODAY - BASE).days).map(lambda d: BAS
 def states(draw: st.DrawFn) -> NumberState:
     prefix = draw(st.sampled_from(PREFIXES))
     rest = 15 - len(prefix) if prefix.startswith("+86") else 12 - len(prefix)
-    number = prefix + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=rest, max_size=rest)))
+    number = prefix + "".join(
+        draw(st.lists(st.sampled_from("0123456789"), min_size=rest, max_size=rest))
+    )
     status = draw(st.sampled_from(list(NumberStatus)))
     if status is NumberStatus.UNREPORTED:
         return NumberState(number)
@@ -59,7 +61,9 @@ def states(draw: st.DrawFn) -> NumberState:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(states(), days, st.booleans()), min_size=1, max_size=40))
-def test_bulk_answers_equal_the_domain_decision(cases: list[tuple[NumberState, date, bool]]) -> None:
+def test_bulk_answers_equal_the_domain_decision(
+    cases: list[tuple[NumberState, date, bool]],
+) -> None:
     coverage = CoverageMap(CARRIERS)
     index = AnswerIndex(merge_threshold=5)
     stored: dict[str, NumberState] = {}
@@ -96,7 +100,19 @@ def test_delta_overrides_merged_entry() -> None:
     number = "+8613800138000"
     index.update([NumberState(number, NumberStatus.ACTIVE, "CMCC", None, date(2024, 1, 1), True)])
     index.load([])
-    index.update([NumberState(number, NumberStatus.AGING, "CMCC", None, date(2024, 1, 1), True, ended_on=date(2025, 1, 1))])
+    index.update(
+        [
+            NumberState(
+                number,
+                NumberStatus.AGING,
+                "CMCC",
+                None,
+                date(2024, 1, 1),
+                True,
+                ended_on=date(2025, 1, 1),
+            )
+        ]
+    )
     found = index.facts(number)
     assert found is not None
     assert found[0].status is NumberStatus.AGING

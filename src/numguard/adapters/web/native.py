@@ -18,6 +18,7 @@ from numguard.adapters.web.security import container_of, principal
 from numguard.domain.answer import RecyclingAnswer, to_camara, to_fcc, to_vendor_code
 from numguard.errors import Forbidden, InvalidInput
 from numguard.services.audit import AuditEntry
+from numguard.services.bulkfiles import Format, check_stream
 from numguard.services.events import Outcome
 
 router = APIRouter(prefix="/v1")
@@ -138,6 +139,7 @@ async def bulk_checks(
     """No size limit: the body is spooled (to disk past 16 MiB), then answered as a stream."""
     who = principal(request, CHECK)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt: Format
     if kind in ("text/csv", "application/csv"):
         fmt, media = "csv", "text/csv"
     elif kind in ("application/x-ndjson", "application/ndjson", "application/jsonl"):
@@ -153,8 +155,6 @@ async def bulk_checks(
     def chunks() -> Iterator[bytes]:
         while block := spool.read(1 << 20):
             yield block
-
-    from numguard.services.bulkfiles import check_stream  # noqa: PLC0415  TEMP
 
     stream = check_stream(chunks(), fmt, service, client_id=who.client_id, correlator=x_correlator)
     try:
