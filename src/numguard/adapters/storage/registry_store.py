@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -73,11 +74,120 @@ def _state_values(stored: StoredState, seq: int) -> dict[str, Any]:
     }
 
 
+_POINT_QUERIES = 256
+"""Up to this many keys, SQLite reads them one by one (a few µs each) instead of a join."""
+
+_FINGERPRINT_OF = "SELECT fingerprint FROM lifecycle_events WHERE carrier = ? AND event_id = ?"
+
+_COPY_THRESHOLD = 1000
+"""From this many events on, PostgreSQL writes with COPY."""
+
+_EVENT_COLUMNS = (
+    "carrier",
+    "event_id",
+    "phone_number",
+    "type",
+    "effective_date",
+    "holder_id_type",
+    "holder_hash",
+    "holder_suffix_hash",
+    "holder_masked",
+    "to_carrier",
+    "fingerprint",
+    "seq",
+    "source",
+)
+_STATE_COLUMNS = (
+    "phone_number",
+    "status",
+    "carrier",
+    "holder_id_type",
+    "holder_hash",
+    "holder_suffix_hash",
+    "holder_masked",
+    "tenure_start",
+    "tenure_start_known",
+    "ended_on",
+    "earlier_change_on",
+    "aging_ends_on",
+    "last_event_on",
+    "tenure_ordinal",
+    "seq",
+)
+_TENURE_COLUMNS = (
+    "phone_number",
+    "ordinal",
+    "holder_id_type",
+    "holder_hash",
+    "holder_suffix_hash",
+    "holder_masked",
+    "start",
+    "end",
+    "end_reason",
+)
+
+
+_STATUSES = {s.value: s for s in NumberStatus}
+_ID_TYPES = {t.value: t for t in IdType}
+
+
+@dataclass(slots=True)
+class _WriteRows:
+    """A change set as plain tuples in the column orders above."""
+
+    events: list[tuple[Any, ...]]
+    new_states: list[tuple[Any, ...]]
+    old_states: list[tuple[Any, ...]]
+    new_tenures: list[tuple[Any, ...]]
+    ended: list[tuple[Any, ...]]
+
+
+def _iso(value: date | None) -> str | None:
+    """SQLite stores dates as ISO text, as SQLAlchemy's ``Date`` type does."""
+    return None if value is None else value.isoformat()
+
+
+def _same(value: date | None) -> date | None:
+    return value
+
+
+def _quoted(columns: Sequence[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def _insert_sql(table: str, columns: Sequence[str], mark: str) -> str:
+    marks = ", ".join(mark for _ in columns)
+    return f"INSERT INTO {table} ({_quoted(columns)}) VALUES ({marks})"  # noqa: S608
+
+
+def _update_sql(table: str, columns: Sequence[str], keys: Sequence[str]) -> str:
+    sets = ", ".join(f'"{c}" = ?' for c in columns)
+    where = " AND ".join(f'"{k}" = ?' for k in keys)
+    return f"UPDATE {table} SET {sets} WHERE {where}"  # noqa: S608
+
+
+def _copy(cursor: Any, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL ``COPY ... FROM STDIN`` of *rows* (psycopg 3)."""
+    if not rows:
+        return
+    with cursor.copy(f"COPY {table} ({_quoted(columns)}) FROM STDIN") as copy:
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
+
+
 class SqlRegistryTransaction:
-    """One write transaction; ``seq`` is this transaction's tick of the registry clock."""
+    """One write transaction; ``seq`` is this transaction's tick of the registry clock.
+
+    Reads and writes of many rows go through the driver directly: on SQLite a temporary key
+    table joined to the indexed table and plain ``executemany``; on PostgreSQL ``unnest`` joins
+    and ``COPY`` (into the table, or into a temporary table for updates). Other databases, and
+    small writes on PostgreSQL, use SQLAlchemy Core. All of it runs in the one transaction.
+    """
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.dialect = connection.dialect.name
         self.seq = int(
             connection.execute(
                 update(registry_clock)
@@ -87,10 +197,39 @@ class SqlRegistryTransaction:
             ).scalar_one()
         )
 
+    def _cursor(self) -> Any:
+        """A DBAPI cursor on this transaction's connection."""
+        return self.connection.connection.cursor()
+
+    def _date(self, value: Any) -> date | None:
+        """A date read through the driver (SQLite hands back ISO text)."""
+        if value is None or isinstance(value, date):
+            return value
+        return date.fromisoformat(value)
+
     def existing_fingerprints(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Fingerprints of events already stored under these (carrier, event id) keys."""
+        wanted = sorted(keys)  # probes in index order walk the B-tree pages in order
+        if not wanted:
+            return {}
+        if self.dialect == "sqlite":
+            return self._sqlite_fingerprints(wanted)
+        if self.dialect == "postgresql":
+            cur = self._cursor()
+            try:
+                cur.execute(
+                    "SELECT e.carrier, e.event_id, e.fingerprint"
+                    " FROM unnest(%s::text[], %s::text[]) AS k(carrier, event_id)"
+                    " JOIN lifecycle_events e"
+                    " ON e.carrier = k.carrier AND e.event_id = k.event_id",
+                    ([k[0] for k in wanted], [k[1] for k in wanted]),
+                )
+                return {(c, e): fp for c, e, fp in cur.fetchall()}
+            finally:
+                cur.close()
         found: dict[tuple[str, str], str] = {}
         table = lifecycle_events.c
-        for chunk in _chunks(list(keys)):
+        for chunk in _chunks(wanted):
             rows = self.connection.execute(
                 select(table.carrier, table.event_id, table.fingerprint).where(
                     tuple_(table.carrier, table.event_id).in_(chunk)
@@ -100,9 +239,43 @@ class SqlRegistryTransaction:
                 found[(carrier, event_id)] = fp
         return found
 
+    def _sqlite_fingerprints(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        cur = self._cursor()
+        try:
+            if len(wanted) <= _POINT_QUERIES:
+                found: dict[tuple[str, str], str] = {}
+                for key in wanted:
+                    cur.execute(_FINGERPRINT_OF, key)
+                    row = cur.fetchone()
+                    if row is not None:
+                        found[key] = row[0]
+                return found
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS ng_event_keys (carrier TEXT, event_id TEXT)"
+            )
+            cur.execute("DELETE FROM temp.ng_event_keys")
+            cur.executemany("INSERT INTO temp.ng_event_keys VALUES (?, ?)", wanted)
+            # CROSS JOIN keeps the key table outside: one index probe per key.
+            cur.execute(
+                "SELECT e.carrier, e.event_id, e.fingerprint FROM temp.ng_event_keys k"
+                " CROSS JOIN lifecycle_events e"
+                " WHERE e.carrier = k.carrier AND e.event_id = k.event_id"
+            )
+            result = {(c, e): fp for c, e, fp in cur.fetchall()}
+            cur.execute("DELETE FROM temp.ng_event_keys")
+            return result
+        finally:
+            cur.close()
+
     def load_states(self, numbers: Iterable[str]) -> dict[str, StoredState]:
+        """Current states of these numbers (absent ones are not in the result)."""
+        wanted = sorted(numbers)
+        if not wanted:
+            return {}
+        if self.dialect in ("sqlite", "postgresql"):
+            return self._load_states_raw(wanted)
         found: dict[str, StoredState] = {}
-        for chunk in _chunks(list(numbers)):
+        for chunk in _chunks(wanted):
             rows = self.connection.execute(
                 select(number_states).where(number_states.c.phone_number.in_(chunk))
             )
@@ -110,7 +283,206 @@ class SqlRegistryTransaction:
                 found[row.phone_number] = StoredState(state_from_row(row), row.tenure_ordinal)
         return found
 
+    def _load_states_raw(self, wanted: list[str]) -> dict[str, StoredState]:
+        columns = ", ".join(f"s.{name}" for name in _STATE_COLUMNS)
+        cur = self._cursor()
+        try:
+            if self.dialect == "postgresql":
+                cur.execute(
+                    f"SELECT {columns} FROM unnest(%s::text[]) AS k(phone_number)"  # noqa: S608  fixed column names
+                    " JOIN number_states s ON s.phone_number = k.phone_number",
+                    (wanted,),
+                )
+                rows = cur.fetchall()
+            elif len(wanted) <= _POINT_QUERIES:
+                rows = []
+                for number in wanted:
+                    cur.execute(
+                        f"SELECT {columns} FROM number_states s WHERE s.phone_number = ?",  # noqa: S608
+                        (number,),
+                    )
+                    rows.extend(cur.fetchall())
+            else:
+                cur.execute("CREATE TEMP TABLE IF NOT EXISTS ng_numbers (phone_number TEXT)")
+                cur.execute("DELETE FROM temp.ng_numbers")
+                cur.executemany("INSERT INTO temp.ng_numbers VALUES (?)", [(n,) for n in wanted])
+                cur.execute(
+                    f"SELECT {columns} FROM temp.ng_numbers k CROSS JOIN number_states s"  # noqa: S608
+                    " WHERE s.phone_number = k.phone_number"
+                )
+                rows = cur.fetchall()
+                cur.execute("DELETE FROM temp.ng_numbers")
+        finally:
+            cur.close()
+        found: dict[str, StoredState] = {}
+        day = self._date
+        holders: dict[tuple[str, str, str, str], HolderRef] = {}
+        for r in rows:
+            holder = None
+            if r[4] is not None:
+                hkey = (r[3], r[4], r[5], r[6])
+                holder = holders.get(hkey)
+                if holder is None:
+                    holder = HolderRef(_ID_TYPES[r[3]], r[4], r[5], r[6])
+                    holders[hkey] = holder
+            state = NumberState(
+                phone_number=r[0],
+                status=_STATUSES[r[1]],
+                carrier=r[2],
+                holder=holder,
+                tenure_start=day(r[7]),
+                tenure_start_known=bool(r[8]),
+                ended_on=day(r[9]),
+                earlier_change_on=day(r[10]),
+                aging_ends_on=day(r[11]),
+                last_event_on=day(r[12]),
+            )
+            found[r[0]] = StoredState(state, int(r[13]))
+        return found
+
     def write(self, changes: ChangeSet) -> None:
+        """Append the events, upsert the states, insert and update the tenures."""
+        if self.dialect == "sqlite":
+            self._write_sqlite(changes)
+        elif self.dialect == "postgresql" and len(changes.events) >= _COPY_THRESHOLD:
+            self._write_postgres(changes)
+        else:
+            self._write_core(changes)
+
+    # fast paths -----------------------------------------------------------------------------
+
+    def _rows(
+        self, changes: ChangeSet, day: Callable[[date | None], Any], flag: Callable[[bool], Any]
+    ) -> _WriteRows:
+        seq = self.seq
+        events: list[tuple[Any, ...]] = []
+        for record in changes.events:
+            e, h = record.event, record.event.holder
+            events.append(
+                (
+                    e.carrier,
+                    e.event_id,
+                    e.phone_number,
+                    e.type.value,
+                    day(e.effective_date),
+                    h.id_type.value if h else None,
+                    h.id_hash if h else None,
+                    h.suffix_hash if h else None,
+                    h.masked if h else None,
+                    e.to_carrier,
+                    record.fingerprint,
+                    seq,
+                    record.source,
+                )
+            )
+        new_states: list[tuple[Any, ...]] = []
+        old_states: list[tuple[Any, ...]] = []
+        for number, stored in changes.states.items():
+            s, h = stored.state, stored.state.holder
+            row = (
+                number,
+                s.status.value,
+                s.carrier,
+                h.id_type.value if h else None,
+                h.id_hash if h else None,
+                h.suffix_hash if h else None,
+                h.masked if h else None,
+                day(s.tenure_start),
+                flag(s.tenure_start_known),
+                day(s.ended_on),
+                day(s.earlier_change_on),
+                day(s.aging_ends_on),
+                day(s.last_event_on),
+                stored.tenure_ordinal,
+                seq,
+            )
+            (new_states if number in changes.new_numbers else old_states).append(row)
+        new_tenures: list[tuple[Any, ...]] = []
+        ended: list[tuple[Any, ...]] = []
+        for t in changes.tenures:
+            if t.is_new:
+                new_tenures.append(
+                    (
+                        t.phone_number,
+                        t.ordinal,
+                        t.holder_id_type,
+                        t.holder_hash,
+                        t.holder_suffix_hash,
+                        t.holder_masked,
+                        day(t.start),
+                        day(t.end),
+                        t.end_reason,
+                    )
+                )
+            else:
+                ended.append((day(t.end), t.end_reason, t.phone_number, t.ordinal))
+        return _WriteRows(events, new_states, old_states, new_tenures, ended)
+
+    def _write_sqlite(self, changes: ChangeSet) -> None:
+        rows = self._rows(changes, _iso, int)
+        cur = self._cursor()
+        try:
+            if rows.events:
+                cur.executemany(_insert_sql("lifecycle_events", _EVENT_COLUMNS, "?"), rows.events)
+            if rows.new_states:
+                cur.executemany(_insert_sql("number_states", _STATE_COLUMNS, "?"), rows.new_states)
+            if rows.old_states:
+                cur.executemany(
+                    _update_sql("number_states", _STATE_COLUMNS[1:], ("phone_number",)),
+                    [r[1:] + r[:1] for r in rows.old_states],
+                )
+            if rows.new_tenures:
+                cur.executemany(_insert_sql("tenures", _TENURE_COLUMNS, "?"), rows.new_tenures)
+            if rows.ended:
+                cur.executemany(
+                    _update_sql("tenures", ("end", "end_reason"), ("phone_number", "ordinal")),
+                    rows.ended,
+                )
+        finally:
+            cur.close()
+
+    def _write_postgres(self, changes: ChangeSet) -> None:
+        rows = self._rows(changes, _same, bool)
+        cur = self._cursor()
+        try:
+            _copy(cur, "lifecycle_events", _EVENT_COLUMNS, rows.events)
+            _copy(cur, "number_states", _STATE_COLUMNS, rows.new_states)
+            _copy(cur, "tenures", _TENURE_COLUMNS, rows.new_tenures)
+            if rows.old_states:
+                cur.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS ng_state_updates"
+                    " (LIKE number_states) ON COMMIT DELETE ROWS"
+                )
+                cur.execute("TRUNCATE ng_state_updates")
+                _copy(cur, "ng_state_updates", _STATE_COLUMNS, rows.old_states)
+                sets = ", ".join(f'"{c}" = u."{c}"' for c in _STATE_COLUMNS[1:])
+                cur.execute(
+                    f"UPDATE number_states s SET {sets} FROM ng_state_updates u"  # noqa: S608
+                    " WHERE s.phone_number = u.phone_number"
+                )
+            if rows.ended:
+                cur.execute(
+                    'CREATE TEMP TABLE IF NOT EXISTS ng_tenure_ends ("end" date,'
+                    " end_reason varchar(16), phone_number varchar(16), ordinal integer)"
+                    " ON COMMIT DELETE ROWS"
+                )
+                cur.execute("TRUNCATE ng_tenure_ends")
+                _copy(
+                    cur,
+                    "ng_tenure_ends",
+                    ("end", "end_reason", "phone_number", "ordinal"),
+                    rows.ended,
+                )
+                cur.execute(
+                    'UPDATE tenures t SET "end" = u."end", end_reason = u.end_reason'
+                    " FROM ng_tenure_ends u"
+                    " WHERE t.phone_number = u.phone_number AND t.ordinal = u.ordinal"
+                )
+        finally:
+            cur.close()
+
+    def _write_core(self, changes: ChangeSet) -> None:
+        """SQLAlchemy Core: any database, and small batches on PostgreSQL."""
         conn = self.connection
         event_rows = []
         for record in changes.events:
@@ -147,7 +519,9 @@ class SqlRegistryTransaction:
         if inserts:
             conn.execute(insert(number_states), inserts)
         if updates:
-            columns = {c: bindparam(c) for c in updates[0] if c not in ("phone_number", "b_number")}
+            columns: dict[str, Any] = {
+                c: bindparam(c) for c in updates[0] if c not in ("phone_number", "b_number")
+            }
             conn.execute(
                 update(number_states)
                 .where(number_states.c.phone_number == bindparam("b_number"))
@@ -220,7 +594,7 @@ class SqlRegistryStore:
         """Carrier display names by code."""
         with self.engine.connect() as conn:
             return {
-                code: name for code, name in conn.execute(select(carriers.c.code, carriers.c.name))
+                str(r[0]): str(r[1]) for r in conn.execute(select(carriers.c.code, carriers.c.name))
             }
 
     def add_carrier(
