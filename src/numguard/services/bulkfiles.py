@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 import orjson
 
 from numguard.domain.answer import to_camara, to_fcc, to_vendor_code
 from numguard.errors import InvalidInput
 from numguard.services.checks import BulkAnswers, CheckService
+from numguard.services.index import REASON_CODES
 
 Format = Literal["csv", "ndjson"]
 BATCH = 65_536
@@ -58,135 +61,176 @@ class BulkSummary:
         self.by_answer[key] = self.by_answer.get(key, 0) + n
 
 
-def lines_of(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Split byte chunks into lines (without the end of line), whatever the chunk borders."""
+def text_blocks(chunks: Iterable[bytes]) -> Iterator[list[str]]:
+    """Lines of the input, a list per chunk, decoded once per chunk (cut only at newlines)."""
     rest = b""
+    first = True
     for chunk in chunks:
-        if not chunk:
+        data = rest + chunk if rest else chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            rest = data
             continue
-        parts = (rest + chunk).split(b"\n")
-        rest = parts.pop()
-        yield from parts
+        rest = data[cut + 1 :]
+        yield _decode(data[:cut], first).split("\n")
+        first = False
     if rest:
-        yield rest
+        yield _decode(rest, first).split("\n")
 
 
-def _text(line: bytes) -> str:
+def _decode(data: bytes, first: bool) -> str:
     try:
-        return line.decode("utf-8-sig").rstrip("\r")
+        return data.decode("utf-8-sig" if first else "utf-8")
     except UnicodeDecodeError as exc:
         raise BadBulkInput("the input is not UTF-8 text") from exc
 
 
-def _csv_rows(lines: Iterator[bytes]) -> Iterator[tuple[str, str] | str]:
-    """(phone, date) per data row, or an error message for a row that cannot be read."""
-    header_line = next((h for h in lines if h.strip()), None)
-    if header_line is None:
-        return
-    header = [c.strip() for c in next(csv.reader([_text(header_line)]))]
-    if "phoneNumber" not in header or "specifiedDate" not in header:
-        raise BadBulkInput("the CSV header must name the columns phoneNumber and specifiedDate")
-    p, d = header.index("phoneNumber"), header.index("specifiedDate")
-    width = max(p, d) + 1
-    for raw in lines:
-        line = _text(raw)
-        if not line.strip():
-            continue
-        cells = line.split(",") if '"' not in line else next(csv.reader([line]))
-        if len(cells) < width:
-            yield "the row has fewer columns than the header"
-            continue
-        yield cells[p].strip(), cells[d].strip()
+Row = tuple[str, str] | str
+"""(phone, date) of a readable row, or the message of a row that cannot be read."""
 
 
-def _ndjson_rows(lines: Iterator[bytes]) -> Iterator[tuple[str, str] | str]:
-    for raw in lines:
-        if not raw.strip():
-            continue
-        try:
-            item = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            yield "the line is not a JSON object"
-            continue
-        if not isinstance(item, dict):
-            yield "the line is not a JSON object"
-            continue
-        phone, day = item.get("phoneNumber"), item.get("specifiedDate")
-        if not isinstance(phone, str) or not isinstance(day, str):
-            yield "phoneNumber and specifiedDate must be strings"
-            continue
-        yield phone, day
+def _csv_rows(blocks: Iterator[list[str]]) -> Iterator[list[Row]]:
+    header: list[str] | None = None
+    p = d = width = 0
+    for lines in blocks:
+        rows: list[Row] = []
+        for raw in lines:
+            line = raw.rstrip("\r")
+            if not line.strip():
+                continue
+            if header is None:
+                header = [c.strip() for c in next(csv.reader([line]))]
+                if "phoneNumber" not in header or "specifiedDate" not in header:
+                    raise BadBulkInput(
+                        "the CSV header must name the columns phoneNumber and specifiedDate"
+                    )
+                p, d = header.index("phoneNumber"), header.index("specifiedDate")
+                width = max(p, d) + 1
+                continue
+            cells = line.split(",") if '"' not in line else next(csv.reader([line]))
+            if len(cells) < width:
+                rows.append("the row has fewer columns than the header")
+            else:
+                rows.append((cells[p].strip(), cells[d].strip()))
+        yield rows
+
+
+def _ndjson_rows(blocks: Iterator[list[str]]) -> Iterator[list[Row]]:
+    for lines in blocks:
+        rows: list[Row] = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                item = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                rows.append("the line is not a JSON object")
+                continue
+            if not isinstance(item, dict):
+                rows.append("the line is not a JSON object")
+                continue
+            phone, day = item.get("phoneNumber"), item.get("specifiedDate")
+            if not isinstance(phone, str) or not isinstance(day, str):
+                rows.append("phoneNumber and specifiedDate must be strings")
+                continue
+            rows.append((phone, day))
+        yield rows
+
+
+def _suffixes() -> tuple[list[str], list[dict[str, Any]]]:
+    """Every possible answer rendered once: index = reason code * 3 + held_now + 1."""
+    csv_parts: list[str] = []
+    json_parts: list[dict[str, Any]] = []
+    for reason in range(len(REASON_CODES)):
+        for held in (-1, 0, 1):
+            answer = BulkAnswers(
+                np.array([reason], np.uint8), np.array([held], np.int8), {}
+            ).answer(0)
+            assert answer is not None  # noqa: S101  no errors were given
+            camara = to_camara(answer)
+            camara_text = "" if camara is None else ("true" if camara else "false")
+            csv_parts.append(
+                f"{answer.recycled.value},{answer.reason.value},{camara_text},"
+                f"{to_fcc(answer)},{int(to_vendor_code(answer))},,"
+            )
+            json_parts.append(
+                {
+                    "recycled": answer.recycled.value,
+                    "reason": answer.reason.value,
+                    "phoneNumberRecycled": camara,
+                    "fcc": to_fcc(answer),
+                    "vendorCode": int(to_vendor_code(answer)),
+                }
+            )
+    return csv_parts, json_parts
+
+
+_CSV_SUFFIX, _JSON_PARTS = _suffixes()
 
 
 def _render(
     fmt: Format,
     *,
-    rows: list[tuple[str, str] | str],
+    rows: list[Row],
     e164s: list[str | None],
     answers: BulkAnswers,
-    positions: list[int],
     summary: BulkSummary,
 ) -> bytes:
-    out: list[bytes] = []
+    codes = (answers.reasons.astype(np.int64) * 3 + answers.held_now + 1).tolist()
+    errors = answers.errors
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    at = {pos: i for i, pos in enumerate(positions)}
-    for pos, row in enumerate(rows):
+    chunks: list[bytes] = []
+    lines: list[str] = []
+    i = 0  # index among readable rows (what check_many saw)
+    counts = [0] * len(_CSV_SUFFIX)
+    bad = 0
+    for row in rows:
         if isinstance(row, str):
             phone, day, code, message = "", "", "INVALID_ARGUMENT", row
-            answer = None
         else:
             phone, day = row
-            i = at[pos]
-            answer = answers.answer(i)
-            if answer is None:
-                err = answers.errors[i]
-                code, message = err.code, err.message
-            else:
-                phone = e164s[i] or phone
-        summary.rows += 1
-        if answer is None:
-            summary.add("error")
-            if fmt == "csv":
-                writer.writerow([phone, day, "", "", "", "", "", code, message])
-            else:
-                out.append(
-                    orjson.dumps(
-                        {
-                            "phoneNumber": phone,
-                            "specifiedDate": day,
-                            "error": {"code": code, "message": message},
-                        }
+            k = i
+            i += 1
+            if k not in errors:
+                c = codes[k]
+                counts[c] += 1
+                e164 = e164s[k] or phone
+                if fmt == "csv":
+                    lines.append(f"{e164},{day},{_CSV_SUFFIX[c]}\n")
+                else:
+                    chunks.append(
+                        orjson.dumps({"phoneNumber": e164, "specifiedDate": day, **_JSON_PARTS[c]})
+                        + b"\n"
                     )
-                    + b"\n"
-                )
-            continue
-        summary.add(answer.recycled.value)
-        camara = to_camara(answer)
+                continue
+            code, message = errors[k].code, errors[k].message
+        bad += 1
         if fmt == "csv":
-            camara_text = "" if camara is None else ("true" if camara else "false")
-            buffer.write(
-                f"{phone},{day},{answer.recycled.value},{answer.reason.value},{camara_text},"
-                f"{to_fcc(answer)},{int(to_vendor_code(answer))},,\n"
-            )
+            writer.writerow([phone, day, "", "", "", "", "", code, message])
+            lines.append(buffer.getvalue())
+            buffer.seek(0)
+            buffer.truncate()
         else:
-            out.append(
+            chunks.append(
                 orjson.dumps(
                     {
                         "phoneNumber": phone,
                         "specifiedDate": day,
-                        "recycled": answer.recycled.value,
-                        "reason": answer.reason.value,
-                        "phoneNumberRecycled": camara,
-                        "fcc": to_fcc(answer),
-                        "vendorCode": int(to_vendor_code(answer)),
+                        "error": {"code": code, "message": message},
                     }
                 )
                 + b"\n"
             )
+    summary.rows += len(rows)
+    if bad:
+        summary.add("error", bad)
+    for c, n in enumerate(counts):
+        if n:
+            summary.add(_JSON_PARTS[c]["recycled"], n)
     if fmt == "csv":
-        return buffer.getvalue().encode()
-    return b"".join(out)
+        return "".join(lines).encode()
+    return b"".join(chunks)
 
 
 def check_stream(
@@ -207,37 +251,30 @@ def check_stream(
     if fmt not in ("csv", "ndjson"):
         raise BadBulkInput("the format must be csv or ndjson")
     summary = summary if summary is not None else BulkSummary()
-    lines = lines_of(chunks)
-    rows = _csv_rows(lines) if fmt == "csv" else _ndjson_rows(lines)
-    pending: list[tuple[str, str] | str] = []
-    started = False
+    blocks = text_blocks(chunks)
+    row_blocks = _csv_rows(blocks) if fmt == "csv" else _ndjson_rows(blocks)
+    pending: list[Row] = []
 
-    def flush() -> bytes:
-        good = [(pos, r) for pos, r in enumerate(pending) if not isinstance(r, str)]
-        numbers = [r[0] for _, r in good]
-        dates = [r[1] for _, r in good]
+    def answer(rows: list[Row]) -> bytes:
+        good = [r for r in rows if not isinstance(r, str)]
         e164s, answers = checks.check_many(
-            numbers, dates, client_id=client_id, correlator=correlator, protocol=f"bulk-{fmt}"
+            [r[0] for r in good],
+            [r[1] for r in good],
+            client_id=client_id,
+            correlator=correlator,
+            protocol=f"bulk-{fmt}",
         )
-        return _render(
-            fmt,
-            rows=pending,
-            e164s=e164s,
-            answers=answers,
-            positions=[pos for pos, _ in good],
-            summary=summary,
-        )
+        return _render(fmt, rows=rows, e164s=e164s, answers=answers, summary=summary)
 
-    for row in rows:
-        if not started:
-            started = True
-            if fmt == "csv":
-                yield (",".join(OUTPUT_COLUMNS) + "\n").encode()
-        pending.append(row)
-        if len(pending) >= batch:
-            yield flush()
-            pending = []
-    if not started and fmt == "csv":
+    first = next(row_blocks, None)  # reads the header: a bad one raises before any output
+    if fmt == "csv":
         yield (",".join(OUTPUT_COLUMNS) + "\n").encode()
+    if first is None:
+        return
+    for rows in itertools.chain([first], row_blocks):
+        pending.extend(rows)
+        while len(pending) >= batch:
+            yield answer(pending[:batch])
+            pending = pending[batch:]
     if pending:
-        yield flush()
+        yield answer(pending)
