@@ -16,7 +16,13 @@ from datetime import date
 import numpy as np
 
 from numguard.domain.coverage import CarrierCoverage, CoverageMap
-from numguard.services.index import AnswerIndex, VectorCoverage, day_number, decide_many, held_now_many
+from numguard.services.index import (
+    AnswerIndex,
+    VectorCoverage,
+    day_number,
+    decide_many,
+    held_now_many,
+)
 
 PREFIXES = {
     "CMCC": ["+86134", "+86135", "+86136", "+86137", "+86138", "+86139", "+86150", "+86151"],
@@ -47,15 +53,17 @@ def main() -> None:
     status = rng.choice(np.array([1, 2, 3], np.int8), n, p=[0.9, 0.07, 0.03])
     start = (today - rng.integers(0, 3650, n)).astype(np.int32)
     known = rng.random(n) < 0.8
-    last_change = np.where(rng.random(n) < 0.3, today - rng.integers(0, 1500, n), -(2**31)).astype(np.int32)
+    last_change = np.where(rng.random(n) < 0.3, today - rng.integers(0, 1500, n), -(2**31)).astype(
+        np.int32
+    )
     carrier = rng.integers(0, 3, n).astype(np.int16)
     index.load_arrays(keys, status, start, known, last_change, carrier)
     print(f"index: {n:,} numbers built in {time.perf_counter() - t0:.1f} s")
 
     hits = keys[rng.integers(0, n, int(args.queries * 0.8))]
-    misses = all_prefixes[rng.integers(0, len(all_prefixes), args.queries - len(hits))] * 10**8 + rng.integers(
-        0, 10**8, args.queries - len(hits)
-    )
+    misses = all_prefixes[
+        rng.integers(0, len(all_prefixes), args.queries - len(hits))
+    ] * 10**8 + rng.integers(0, 10**8, args.queries - len(hits))
     queries = np.concatenate([hits, misses])
     rng.shuffle(queries)
     days = (today - rng.integers(0, 2000, len(queries))).astype(np.int32)
@@ -67,7 +75,9 @@ def main() -> None:
         held_now_many(found, facts)
         best = min(best, time.perf_counter() - t)
     rate = len(queries) / best
-    print(f"bulk in-process: {len(queries):,} checks in {best * 1000:.0f} ms = {rate:,.0f} checks/s (best of {args.rounds})")
+    print(
+        f"bulk in-process: {len(queries):,} checks in {best * 1000:.0f} ms = {rate:,.0f} checks/s (best of {args.rounds})"
+    )
     print(f"answer mix: {np.bincount(reasons, minlength=7).tolist()} (reason codes)")
 
 

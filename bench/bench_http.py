@@ -28,11 +28,11 @@ from pathlib import Path
 import httpx
 
 from numguard.bootstrap import build
-from numguard.services.demo_world import DEMO_CARRIERS, generate_world
+from numguard.services.demo_world import generate_world
 from numguard.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "bench-secret-key-0123456789-0123456789-abcdef"
+SECRET = "bench-secret-key-0123456789-0123456789-abcdef"  # noqa: S105  a throwaway bench key
 
 
 def free_port() -> int:
@@ -126,12 +126,18 @@ def main() -> None:
     world = generate_world(seed=1, numbers=args.numbers, today=container.today())
     for carrier in world.carriers:
         container.registry.add_carrier(
-            carrier.code, carrier.name, tracking_since=carrier.tracking_since, prefixes=carrier.prefixes, now=now
+            carrier.code,
+            carrier.name,
+            tracking_since=carrier.tracking_since,
+            prefixes=carrier.prefixes,
+            now=now,
         )
     t = time.perf_counter()
     for start in range(0, len(world.events), 50_000):
         container.registry.report(world.events[start : start + 50_000], source="bench")
-    print(f"world: {args.numbers:,} numbers, {len(world.events):,} events loaded in {time.perf_counter() - t:.1f} s")
+    print(
+        f"world: {args.numbers:,} numbers, {len(world.events):,} events loaded in {time.perf_counter() - t:.1f} s"
+    )
     client, _ = container.clients.add_client("bench", "platform", now=now)
     token = container.clients.issue_token(client, None, now).access_token
     container.close()
@@ -149,11 +155,15 @@ def main() -> None:
     with server("numguard.adapters.web.app:create_app", env, factory=True) as url:
         single = run_wrk(wrk, url + "/number-recycling/v0.2/check", bodies, auth, args.seconds)
         if not args.bulk_rows:
-            print(f"bare FastAPI endpoint: {bare:,.0f} req/s; CAMARA single check: {single:,.0f} req/s ({single / bare:.0%})")
+            print(
+                f"bare FastAPI endpoint: {bare:,.0f} req/s; CAMARA single check: {single:,.0f} req/s ({single / bare:.0%})"
+            )
             return
         rows = ["phoneNumber,specifiedDate"]
         for _ in range(args.bulk_rows):
-            rows.append(f"{rng.choice(numbers)},{(today - timedelta(days=rng.randrange(1, 900))).isoformat()}")
+            rows.append(
+                f"{rng.choice(numbers)},{(today - timedelta(days=rng.randrange(1, 900))).isoformat()}"
+            )
         payload = ("\n".join(rows) + "\n").encode()
         t = time.perf_counter()
         with httpx.stream(
@@ -167,8 +177,12 @@ def main() -> None:
             lines = sum(chunk.count(b"\n") for chunk in response.iter_bytes())
         bulk = time.perf_counter() - t
     print(f"bare FastAPI endpoint:     {bare:>10,.0f} req/s")
-    print(f"CAMARA single check:       {single:>10,.0f} req/s  ({single / bare:.0%} of bare; auth, parse, index, audit)")
-    print(f"bulk over HTTP (CSV):      {args.bulk_rows / bulk:>10,.0f} checks/s  ({args.bulk_rows:,} rows in {bulk:.2f} s, {lines - 1:,} answers)")
+    print(
+        f"CAMARA single check:       {single:>10,.0f} req/s  ({single / bare:.0%} of bare; auth, parse, index, audit)"
+    )
+    print(
+        f"bulk over HTTP (CSV):      {args.bulk_rows / bulk:>10,.0f} checks/s  ({args.bulk_rows:,} rows in {bulk:.2f} s, {lines - 1:,} answers)"
+    )
     shutil.rmtree(data, ignore_errors=True)
 
 

@@ -1,4 +1,4 @@
-"""Carrier coverage: which carrier's number ranges hold a number, and since when reports are complete."""
+"""Carrier coverage: whose number ranges hold a number, and since when reports are complete."""
 
 from __future__ import annotations
 

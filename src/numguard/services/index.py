@@ -84,7 +84,7 @@ class _Arrays:
     @property
     def view(self) -> memoryview:
         """The sorted keys as a memoryview (fast scalar indexing for bisect)."""
-        return memoryview(self.keys)
+        return memoryview(self.keys)  # type: ignore[arg-type]  # ndarray implements the buffer protocol
 
     @classmethod
     def empty(cls) -> _Arrays:

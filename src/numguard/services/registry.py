@@ -90,7 +90,7 @@ class RegistryService:
         prefixes: Sequence[str],
         now: datetime,
     ) -> CarrierCoverage:
-        """Register (or update) a carrier: its name, from when its reports are complete, its ranges."""
+        """Register or update a carrier: name, since when its reports are complete, ranges."""
         code = code.strip().upper()
         if not code or not code.replace("_", "").replace("-", "").isalnum() or len(code) > 32:
             raise InvalidInput("a carrier code is 2-32 letters, digits, '-' or '_'")
@@ -203,7 +203,7 @@ def _normalize_prefix(prefix: str) -> str:
 class _Batch:
     """Applies one batch of events inside a transaction, collecting what to write."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0917  internal, one call site
         self,
         tx: RegistryTransaction,
         items: Sequence[ParsedEvent],

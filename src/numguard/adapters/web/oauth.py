@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import time
 import binascii
+import time
 from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
