@@ -159,6 +159,7 @@ def check_csv_header(line: str) -> None:
 
 
 RejectRow = tuple[int, str, str, str]
+"""One row of the reject file: line, event id (may be empty), reason code, message."""
 
 
 class _BlockParser:

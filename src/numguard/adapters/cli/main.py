@@ -41,8 +41,8 @@ from numguard.errors import InvalidInput, NumguardError
 from numguard.services.auth import Role
 from numguard.settings import DEFAULT_DATA_DIR, Settings, load_settings
 
-P = ParamSpec("P")
-R = TypeVar("R")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 APP_FACTORY = "numguard.adapters.web.app:create_app"
 """What ``numguard serve`` runs (a factory: the app builds its container at start-up)."""
@@ -60,14 +60,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
-carrier_app = typer.Typer(help="Reporting carriers and their number ranges.", no_args_is_help=True)
-client_app = typer.Typer(help="API clients (carriers, platforms, admins).", no_args_is_help=True)
-token_app = typer.Typer(help="Access tokens made by the operator.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(carrier_app, name="carrier")
-app.add_typer(client_app, name="client")
-app.add_typer(token_app, name="token")
+"""The ``numguard`` command (the console script's entry point)."""
+
+_db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+_carrier_app = typer.Typer(help="Reporting carriers and their number ranges.", no_args_is_help=True)
+_client_app = typer.Typer(help="API clients (carriers, platforms, admins).", no_args_is_help=True)
+_token_app = typer.Typer(help="Access tokens made by the operator.", no_args_is_help=True)
+app.add_typer(_db_app, name="db")
+app.add_typer(_carrier_app, name="carrier")
+app.add_typer(_client_app, name="client")
+app.add_typer(_token_app, name="token")
 
 
 # --------------------------------------------------------------------------------------------
@@ -81,11 +83,11 @@ def fail(code: str, message: str, *, exit_code: int = 2) -> NoReturn:
     raise typer.Exit(exit_code)
 
 
-def cli_errors(command: Callable[P, R]) -> Callable[P, R]:
+def cli_errors(command: Callable[_P, _R]) -> Callable[_P, _R]:
     """Turn a NumguardError into exit code 2, a database failure into exit code 1."""
 
     @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return command(*args, **kwargs)
         except NumguardError as exc:
@@ -162,7 +164,7 @@ def serve(
     )
 
 
-@db_app.command("upgrade")
+@_db_app.command("upgrade")
 @cli_errors
 def db_upgrade() -> None:
     """Bring the database schema up to date (idempotent)."""
@@ -318,7 +320,7 @@ def check(
 # carriers, clients, tokens
 
 
-@carrier_app.command("add")
+@_carrier_app.command("add")
 @cli_errors
 def carrier_add(
     code: Annotated[str, typer.Argument(help="Carrier code, e.g. CMCC.")],
@@ -345,7 +347,7 @@ def carrier_add(
     )
 
 
-@carrier_app.command("list")
+@_carrier_app.command("list")
 @cli_errors
 def carrier_list() -> None:
     """The registered carriers."""
@@ -360,7 +362,7 @@ def carrier_list() -> None:
     console.print(table)
 
 
-@client_app.command("add")
+@_client_app.command("add")
 @cli_errors
 def client_add(
     name: Annotated[str, typer.Argument(help="Who the client is, e.g. 'Bank of Example'.")],
@@ -383,7 +385,7 @@ def client_add(
     typer.echo("Keep the secret now: numguard stores only a hash of it and cannot show it again.")
 
 
-@token_app.command("issue")
+@_token_app.command("issue")
 @cli_errors
 def token_issue(
     phone: Annotated[str, typer.Option(help="The phone number the token is bound to.")],

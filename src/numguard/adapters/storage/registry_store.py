@@ -151,6 +151,46 @@ def _same(value: date | None) -> date | None:
     return value
 
 
+class _Days(dict[Any, date | None]):
+    """Dates read through the driver (SQLite hands back ISO text, psycopg a date), memoised:
+    a registry has a few thousand distinct dates and millions of them in rows."""
+
+    def __init__(self) -> None:
+        super().__init__({None: None})
+
+    def __missing__(self, key: Any) -> date | None:
+        value = key if isinstance(key, date) else date.fromisoformat(key)
+        self[key] = value
+        return value
+
+
+def _states_of(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[NumberState, int, int]]:
+    """(state, tenure ordinal, seq) from driver rows in :data:`_STATE_COLUMNS` order."""
+    holders: dict[tuple[str, str, str, str], HolderRef] = {}
+    days = _Days()
+    for r in rows:
+        holder = None
+        if r[4] is not None:
+            key = (r[3], r[4], r[5], r[6])
+            holder = holders.get(key)
+            if holder is None:
+                holder = HolderRef(_ID_TYPES[r[3]], r[4], r[5], r[6])
+                holders[key] = holder
+        state = NumberState(
+            phone_number=r[0],
+            status=_STATUSES[r[1]],
+            carrier=r[2],
+            holder=holder,
+            tenure_start=days[r[7]],
+            tenure_start_known=bool(r[8]),
+            ended_on=days[r[9]],
+            earlier_change_on=days[r[10]],
+            aging_ends_on=days[r[11]],
+            last_event_on=days[r[12]],
+        )
+        yield state, int(r[13]), int(r[14])
+
+
 def _quoted(columns: Sequence[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
@@ -200,12 +240,6 @@ class SqlRegistryTransaction:
     def _cursor(self) -> Any:
         """A DBAPI cursor on this transaction's connection."""
         return self.connection.connection.cursor()
-
-    def _date(self, value: Any) -> date | None:
-        """A date read through the driver (SQLite hands back ISO text)."""
-        if value is None or isinstance(value, date):
-            return value
-        return date.fromisoformat(value)
 
     def existing_fingerprints(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Fingerprints of events already stored under these (carrier, event id) keys."""
@@ -314,31 +348,10 @@ class SqlRegistryTransaction:
                 cur.execute("DELETE FROM temp.ng_numbers")
         finally:
             cur.close()
-        found: dict[str, StoredState] = {}
-        day = self._date
-        holders: dict[tuple[str, str, str, str], HolderRef] = {}
-        for r in rows:
-            holder = None
-            if r[4] is not None:
-                hkey = (r[3], r[4], r[5], r[6])
-                holder = holders.get(hkey)
-                if holder is None:
-                    holder = HolderRef(_ID_TYPES[r[3]], r[4], r[5], r[6])
-                    holders[hkey] = holder
-            state = NumberState(
-                phone_number=r[0],
-                status=_STATUSES[r[1]],
-                carrier=r[2],
-                holder=holder,
-                tenure_start=day(r[7]),
-                tenure_start_known=bool(r[8]),
-                ended_on=day(r[9]),
-                earlier_change_on=day(r[10]),
-                aging_ends_on=day(r[11]),
-                last_event_on=day(r[12]),
-            )
-            found[r[0]] = StoredState(state, int(r[13]))
-        return found
+        return {
+            state.phone_number: StoredState(state, ordinal)
+            for state, ordinal, _ in _states_of(rows)
+        }
 
     def write(self, changes: ChangeSet) -> None:
         """Append the events, upsert the states, insert and update the tenures."""
@@ -622,12 +635,31 @@ class SqlRegistryStore:
         return coverage
 
     def states_since(self, seq: int) -> Iterator[tuple[int, NumberState]]:
+        """States changed after *seq*, in seq order (read through the driver on SQLite and
+        PostgreSQL: building 800k states through SQLAlchemy rows took 16 s, now about 4 s)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(number_states).where(number_states.c.seq > seq).order_by(number_states.c.seq)
-            )
-            for row in rows:
-                yield row.seq, state_from_row(row)
+            if conn.dialect.name not in ("sqlite", "postgresql"):
+                result = conn.execute(
+                    select(number_states)
+                    .where(number_states.c.seq > seq)
+                    .order_by(number_states.c.seq)
+                )
+                for row in result:
+                    yield row.seq, state_from_row(row)
+                return
+            mark = "?" if conn.dialect.name == "sqlite" else "%s"
+            cur = conn.connection.cursor()
+            try:
+                cur.execute(
+                    f"SELECT {_quoted(_STATE_COLUMNS)} FROM number_states"  # noqa: S608
+                    f" WHERE seq > {mark} ORDER BY seq",
+                    (seq,),
+                )
+                while rows := cur.fetchmany(10_000):
+                    for state, _, tick in _states_of(rows):
+                        yield tick, state
+            finally:
+                cur.close()
 
     def all_states(self) -> Iterator[tuple[int, NumberState]]:
         return self.states_since(-1)
