@@ -273,10 +273,13 @@ def check(
         raise InvalidInput("--output must not be the input file")
     fmt = detect_format(file)
     partial = output.with_name(output.name + ".part")
-    started = time.perf_counter()
     with opened() as container:
+        loading = time.perf_counter()
         with console.status("loading the answer index"):
             container.load_index()
+        loaded = time.perf_counter() - loading
+        console.print(f"answer index: {len(container.index):,} numbers in {loaded:.1f} s")
+        started = time.perf_counter()
         summary = BulkSummary()
         with _progress() as progress:
             task = progress.add_task("checking", total=file.stat().st_size, detail="")
