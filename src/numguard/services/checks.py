@@ -130,34 +130,28 @@ class CheckService:
         protocol: str = "native",
     ) -> CheckResult:
         """Parse, answer and audit one check. Raises the phone and date errors (audited too)."""
+        e164: str | None = None
+        outcome = "error:INTERNAL"
         try:
             e164 = parse_phone_number(phone_text, self.default_region)
             answer = self.answer(e164, on)
+            outcome = _ANSWER_TEXT[answer.reason]
         except NumguardError as exc:
+            outcome = f"error:{exc.code}"
+            raise
+        finally:
             self.audit.record(
                 AuditEntry(
                     at=self.now(),
                     kind="CHECK",
                     client_id=client_id,
                     correlator=correlator,
+                    number_hash=self.hasher.hex(e164) if e164 is not None else None,
                     specified_date=on,
-                    answer=f"error:{exc.code}",
-                    detail={"protocol": protocol},
+                    answer=outcome,
+                    detail=_protocol_detail(protocol),
                 )
             )
-            raise
-        self.audit.record(
-            AuditEntry(
-                at=self.now(),
-                kind="CHECK",
-                client_id=client_id,
-                correlator=correlator,
-                number_hash=self.hasher.hex(e164),
-                specified_date=on,
-                answer=_ANSWER_TEXT[answer.reason],
-                detail=_protocol_detail(protocol),
-            )
-        )
         return CheckResult(e164, on, answer)
 
     def vector_coverage(self) -> VectorCoverage:
