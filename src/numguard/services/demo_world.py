@@ -48,6 +48,7 @@ from numguard.domain.lifecycle import (
     apply_event,
 )
 from numguard.domain.phone import mask_phone_number
+from numguard.services.events import CSV_COLUMNS
 
 # --------------------------------------------------------------------------------------------
 # Carriers and records
@@ -110,19 +111,6 @@ class EventRecord(TypedDict):
     carrier: str
     holder: NotRequired[HolderRecord]
     toCarrier: NotRequired[str]
-
-
-CSV_COLUMNS: tuple[str, ...] = (
-    "eventId",
-    "phoneNumber",
-    "type",
-    "effectiveDate",
-    "carrier",
-    "holderIdType",
-    "holderIdNumber",
-    "toCarrier",
-)
-"""The CSV header, in order: the record format with ``holder`` flattened into two columns."""
 
 
 @dataclass(frozen=True, slots=True)
