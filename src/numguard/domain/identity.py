@@ -13,6 +13,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import mul
 
 from numguard.errors import InvalidInput
 
@@ -37,7 +38,11 @@ class InvalidIdNumber(InvalidInput):
 _CN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CN_CHECK = "10X98765432"
 _CN_SHAPE = re.compile(r"^[1-9][0-9]{16}[0-9X]$")
+_CN_ZERO_SUM = ord("0") * sum(_CN_WEIGHTS)
+"""The weighted sum of the ASCII codes of seventeen zeros: what to take off the bytes' sum."""
 _GENERIC_SHAPE = re.compile(r"^[0-9A-Z]{5,20}$")
+_SEPARATORS = re.compile(r"[\s-]")
+_ID_TYPES = {t.value: t for t in IdType}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +57,12 @@ class HolderRef:
 
 def normalize_id_number(id_type: IdType, id_number: str) -> str:
     """Uppercase, strip separators, and check the document's own rules."""
-    value = re.sub(r"[\s-]", "", id_number).upper()
+    value = _SEPARATORS.sub("", id_number).upper()
     if id_type is IdType.CN_RESIDENT:
         if not _CN_SHAPE.match(value):
             raise InvalidIdNumber("a resident ID number has 18 characters: 17 digits and a check")
-        total = sum(int(d) * w for d, w in zip(value[:17], _CN_WEIGHTS, strict=True))
+        # The shape admits ASCII digits only: weigh their byte codes and take the zeros off.
+        total = sum(map(mul, value[:17].encode(), _CN_WEIGHTS)) - _CN_ZERO_SUM
         if _CN_CHECK[total % 11] != value[17]:
             raise InvalidIdNumber("the resident ID number's check character is wrong")
     elif not _GENERIC_SHAPE.match(value):
@@ -71,27 +77,41 @@ def mask_id_number(value: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+_KEYED: dict[bytes, hmac.HMAC] = {}
+"""An HMAC-SHA256 object per key with the key already absorbed, copied for every message."""
+
+
 def _mac(key: bytes, text: str) -> str:
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    keyed = _KEYED.get(key)
+    if keyed is None:
+        if len(_KEYED) >= 16:  # keys are few (one per server secret): never grow unbounded
+            _KEYED.clear()
+        keyed = _KEYED[key] = hmac.new(key, digestmod=hashlib.sha256)
+    mac = keyed.copy()
+    mac.update(text.encode())
+    return mac.hexdigest()
 
 
 def id_suffix_hash(key: bytes, id_type: IdType, suffix: str) -> str:
     """Keyed hash of the last six characters of an ID number, for "phone + ID suffix" checks."""
-    cleaned = re.sub(r"[\s-]", "", suffix).upper()
+    cleaned = _SEPARATORS.sub("", suffix).upper()
     return _mac(key, f"{id_type.value}:suffix:{cleaned[-6:]}")
 
 
 def holder_from_id(key: bytes, id_type: IdType | str, id_number: str) -> HolderRef:
     """Turn a raw ID into the only form the system keeps."""
-    try:
-        kind = IdType(id_type)
-    except ValueError as exc:
-        allowed = ", ".join(t.value for t in IdType)
-        raise InvalidIdNumber(f"unknown ID type {id_type!r}; use one of {allowed}") from exc
+    kind = _ID_TYPES.get(id_type) if isinstance(id_type, str) else None
+    if kind is None:
+        try:
+            kind = IdType(id_type)
+        except ValueError as exc:
+            allowed = ", ".join(t.value for t in IdType)
+            raise InvalidIdNumber(f"unknown ID type {id_type!r}; use one of {allowed}") from exc
     value = normalize_id_number(kind, id_number)
+    # *value* is normalized already: its suffix needs no cleaning (as id_suffix_hash would do).
     return HolderRef(
-        id_type=kind,
-        id_hash=_mac(key, f"{kind.value}:{value}"),
-        suffix_hash=id_suffix_hash(key, kind, value),
-        masked=mask_id_number(value),
+        kind,
+        _mac(key, f"{kind.value}:{value}"),
+        _mac(key, f"{kind.value}:suffix:{value[-6:]}"),
+        mask_id_number(value),
     )
