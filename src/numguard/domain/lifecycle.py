@@ -9,7 +9,7 @@ changes) or :class:`Rejected` (a reason code). The explicit ``TRANSITIONS`` tabl
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -147,6 +147,9 @@ class Rejected:
 
 Outcome = Applied | Rejected
 Handler = Callable[[NumberState, LifecycleEvent, AgingPolicy], Outcome]
+"""A transition. An :class:`Applied` state it returns has ``last_event_on`` set to the event's
+date already: each handler builds the new state once, with every field in order (a
+``dataclasses.replace`` costs several times as much, and this is the import's hot path)."""
 
 
 def _opened(on: date | None, holder: HolderRef | None) -> TenureChange:
@@ -173,19 +176,20 @@ def _assign(state: NumberState, event: LifecycleEvent, policy: AgingPolicy) -> O
             RejectReason.AGING_PERIOD_NOT_OVER,
             f"the number may not be reissued before {state.aging_ends_on.isoformat()}",
         )
-    earlier = state.last_change_on
-    new = replace(
-        state,
-        status=NumberStatus.ACTIVE,
-        carrier=event.carrier,
-        holder=event.holder,
-        tenure_start=event.effective_date,
+    on = event.effective_date
+    new = NumberState(
+        state.phone_number,
+        NumberStatus.ACTIVE,
+        event.carrier,
+        event.holder,
+        tenure_start=on,
         tenure_start_known=True,
         ended_on=None,
-        earlier_change_on=earlier,
+        earlier_change_on=state.last_change_on,
         aging_ends_on=None,
+        last_event_on=on,
     )
-    return Applied(new, (_opened(event.effective_date, event.holder),))
+    return Applied(new, (_opened(on, event.holder),))
 
 
 def _cancel(state: NumberState, event: LifecycleEvent, policy: AgingPolicy) -> Outcome:
@@ -197,15 +201,20 @@ def _cancel(state: NumberState, event: LifecycleEvent, policy: AgingPolicy) -> O
         # First news of a number held since before tracking began.
         holder = event.holder
         changes = (_opened(None, holder),)
-    new = replace(
-        state,
-        status=NumberStatus.AGING,
-        carrier=event.carrier,
-        holder=holder,
-        ended_on=event.effective_date,
-        aging_ends_on=event.effective_date + timedelta(days=policy.days_for(state.phone_number)),
+    on = event.effective_date
+    new = NumberState(
+        state.phone_number,
+        NumberStatus.AGING,
+        event.carrier,
+        holder,
+        state.tenure_start,
+        state.tenure_start_known,
+        ended_on=on,
+        earlier_change_on=state.earlier_change_on,
+        aging_ends_on=on + timedelta(days=policy.days_for(state.phone_number)),
+        last_event_on=on,
     )
-    return Applied(new, (*changes, _closed(event.effective_date, EndReason.CANCELLED)))
+    return Applied(new, (*changes, _closed(on, EndReason.CANCELLED)))
 
 
 def _transfer(state: NumberState, event: LifecycleEvent, policy: AgingPolicy) -> Outcome:
@@ -216,18 +225,21 @@ def _transfer(state: NumberState, event: LifecycleEvent, policy: AgingPolicy) ->
     changes: tuple[TenureChange, ...] = ()
     if state.status is NumberStatus.UNREPORTED:
         changes = (_opened(None, None),)
-    new = replace(
-        state,
-        status=NumberStatus.ACTIVE,
-        carrier=event.carrier,
-        holder=event.holder,
-        tenure_start=event.effective_date,
+    on = event.effective_date
+    new = NumberState(
+        state.phone_number,
+        NumberStatus.ACTIVE,
+        event.carrier,
+        event.holder,
+        tenure_start=on,
         tenure_start_known=True,
         ended_on=None,
-        earlier_change_on=event.effective_date,
+        earlier_change_on=on,
+        aging_ends_on=state.aging_ends_on,
+        last_event_on=on,
     )
-    closed = _closed(event.effective_date, EndReason.TRANSFERRED)
-    return Applied(new, (*changes, closed, _opened(event.effective_date, event.holder)))
+    closed = _closed(on, EndReason.TRANSFERRED)
+    return Applied(new, (*changes, closed, _opened(on, event.holder)))
 
 
 def _port(state: NumberState, event: LifecycleEvent, policy: AgingPolicy) -> Outcome:
@@ -242,7 +254,18 @@ def _port(state: NumberState, event: LifecycleEvent, policy: AgingPolicy) -> Out
     if state.status is NumberStatus.UNREPORTED:
         holder = event.holder
         changes = (_opened(None, holder),)
-    new = replace(state, status=NumberStatus.ACTIVE, carrier=event.to_carrier, holder=holder)
+    new = NumberState(
+        state.phone_number,
+        NumberStatus.ACTIVE,
+        event.to_carrier,
+        holder,
+        state.tenure_start,
+        state.tenure_start_known,
+        state.ended_on,
+        state.earlier_change_on,
+        state.aging_ends_on,
+        last_event_on=event.effective_date,
+    )
     return Applied(new, changes)
 
 
@@ -255,7 +278,18 @@ def _restore(state: NumberState, event: LifecycleEvent, policy: AgingPolicy) -> 
         )
     if _holder_differs(state, event):
         return Rejected(RejectReason.HOLDER_MISMATCH, "only the last holder can restore")
-    new = replace(state, status=NumberStatus.ACTIVE, ended_on=None, aging_ends_on=None)
+    new = NumberState(
+        state.phone_number,
+        NumberStatus.ACTIVE,
+        state.carrier,
+        state.holder,
+        state.tenure_start,
+        state.tenure_start_known,
+        ended_on=None,
+        earlier_change_on=state.earlier_change_on,
+        aging_ends_on=None,
+        last_event_on=event.effective_date,
+    )
     return Applied(new, (TenureChange(TenureChangeKind.REOPENED, None),))
 
 
@@ -266,7 +300,19 @@ def _release(state: NumberState, event: LifecycleEvent, policy: AgingPolicy) -> 
             RejectReason.AGING_PERIOD_NOT_OVER,
             f"the number may not be released before {state.aging_ends_on.isoformat()}",
         )
-    return Applied(replace(state, status=NumberStatus.RELEASED), ())
+    new = NumberState(
+        state.phone_number,
+        NumberStatus.RELEASED,
+        state.carrier,
+        state.holder,
+        state.tenure_start,
+        state.tenure_start_known,
+        state.ended_on,
+        state.earlier_change_on,
+        state.aging_ends_on,
+        last_event_on=event.effective_date,
+    )
+    return Applied(new, ())
 
 
 S, E = NumberStatus, EventType
@@ -327,9 +373,4 @@ def apply_event(
             RejectReason.CARRIER_MISMATCH,
             f"the number is held at {state.carrier}, not {event.carrier}",
         )
-    outcome = handler(state, event, policy)
-    if isinstance(outcome, Applied):
-        outcome = Applied(
-            replace(outcome.state, last_event_on=event.effective_date), outcome.changes
-        )
-    return outcome
+    return handler(state, event, policy)
