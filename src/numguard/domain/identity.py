@@ -43,6 +43,8 @@ _CN_ZERO_SUM = ord("0") * sum(_CN_WEIGHTS)
 _GENERIC_SHAPE = re.compile(r"^[0-9A-Z]{5,20}$")
 _SEPARATORS = re.compile(r"[\s-]")
 _ID_TYPES = {t.value: t for t in IdType}
+_MAC_PREFIXES = {t: (f"{t.value}:", f"{t.value}:suffix:") for t in IdType}
+"""What precedes the ID number, and its last six characters, in the hashed texts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +110,11 @@ def holder_from_id(key: bytes, id_type: IdType | str, id_number: str) -> HolderR
             allowed = ", ".join(t.value for t in IdType)
             raise InvalidIdNumber(f"unknown ID type {id_type!r}; use one of {allowed}") from exc
     value = normalize_id_number(kind, id_number)
+    prefix, suffix_prefix = _MAC_PREFIXES[kind]
     # *value* is normalized already: its suffix needs no cleaning (as id_suffix_hash would do).
     return HolderRef(
         kind,
-        _mac(key, f"{kind.value}:{value}"),
-        _mac(key, f"{kind.value}:suffix:{value[-6:]}"),
+        _mac(key, prefix + value),
+        _mac(key, suffix_prefix + value[-6:]),
         mask_id_number(value),
     )

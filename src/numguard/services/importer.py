@@ -110,9 +110,9 @@ def to_tuple(parsed: ParsedEvent) -> EventTuple:
         e.effective_date.toordinal(),
         parsed.index,
         e.event_id,
-        e.type.value,
+        str(e.type),  # StrEnum: str() is the value, and cheaper than .value
         e.carrier,
-        (h.id_type.value, h.id_hash, h.suffix_hash, h.masked) if h is not None else None,
+        (str(h.id_type), h.id_hash, h.suffix_hash, h.masked) if h is not None else None,
         e.to_carrier,
         parsed.fingerprint,
     )

@@ -316,7 +316,7 @@ class _Batch:
                 self.tenures[(number, ordinal)] = TenureRow(
                     phone_number=number,
                     ordinal=ordinal,
-                    holder_id_type=holder.id_type.value if holder else None,
+                    holder_id_type=str(holder.id_type) if holder else None,  # StrEnum value
                     holder_hash=holder.id_hash if holder else None,
                     holder_suffix_hash=holder.suffix_hash if holder else None,
                     holder_masked=holder.masked if holder else None,
@@ -335,7 +335,7 @@ class _Batch:
                     self.tenures[(number, ordinal)] = row
                 if change.kind is TenureChangeKind.CLOSED:
                     row.end = change.on
-                    row.end_reason = change.end_reason.value if change.end_reason else None
+                    row.end_reason = str(change.end_reason) if change.end_reason else None
                 else:
                     row.end = None
                     row.end_reason = None

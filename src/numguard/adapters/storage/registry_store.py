@@ -367,6 +367,7 @@ class SqlRegistryTransaction:
     def _rows(
         self, changes: ChangeSet, day: Callable[[date | None], Any], flag: Callable[[bool], Any]
     ) -> _WriteRows:
+        # The enums are StrEnums: str() gives the value, several times faster than .value.
         seq = self.seq
         events: list[tuple[Any, ...]] = []
         for record in changes.events:
@@ -376,9 +377,9 @@ class SqlRegistryTransaction:
                     e.carrier,
                     e.event_id,
                     e.phone_number,
-                    e.type.value,
+                    str(e.type),
                     day(e.effective_date),
-                    h.id_type.value if h else None,
+                    str(h.id_type) if h else None,
                     h.id_hash if h else None,
                     h.suffix_hash if h else None,
                     h.masked if h else None,
@@ -394,9 +395,9 @@ class SqlRegistryTransaction:
             s, h = stored.state, stored.state.holder
             row = (
                 number,
-                s.status.value,
+                str(s.status),
                 s.carrier,
-                h.id_type.value if h else None,
+                str(h.id_type) if h else None,
                 h.id_hash if h else None,
                 h.suffix_hash if h else None,
                 h.masked if h else None,
