@@ -69,6 +69,10 @@ Progress = Callable[[float, str], None]
 # --- results --------------------------------------------------------------------------------
 
 
+def _counts() -> npt.NDArray[np.int64]:
+    return np.zeros(len(CATEGORIES), np.int64)
+
+
 @dataclass
 class ScenarioResult:
     """One scenario's counts over the whole horizon, per category where it matters, and per
@@ -106,10 +110,6 @@ class ScenarioResult:
         """*counts* per 1,000 reissued numbers."""
         scale = 1000.0 / self.reissued if self.reissued else 0.0
         return np.asarray(counts, np.float64) * scale
-
-
-def _counts() -> npt.NDArray[np.int64]:
-    return np.zeros(len(CATEGORIES), np.int64)
 
 
 @dataclass(frozen=True)
