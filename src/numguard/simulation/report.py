@@ -247,19 +247,18 @@ def _stale_chart(result: SimulationResult, path: Path) -> Path:
     axes.bar(x - 0.2, any_share, 0.4, color=_COLOURS[0], label="any platform")
     axes.bar(x + 0.2, popular, 0.4, color=_COLOURS[4], label="one of the six popular sites")
     target = 100 * CALIBRATION_TARGET.share
-    axes.axhline(target, color=_COLOURS[1], linestyle="--", linewidth=1)
-    axes.text(
-        len(names) - 0.5,
-        target + 1,
-        "Lee & Narayanan 2021: 66 % (US, 45-day freeze, six sites)",
-        ha="right",
-        fontsize=8,
+    axes.axhline(
+        target,
         color=_COLOURS[1],
+        linestyle="--",
+        linewidth=1,
+        label="Lee & Narayanan 2021: 66 % (US, 45-day freeze, six sites)",
     )
     axes.set_xticks(x, names, rotation=30, ha="right")
     axes.set_ylabel("% of reissued numbers with a stale binding")
-    axes.set_ylim(0, 105)
-    axes.legend(loc="lower left", fontsize=8, frameon=False)
+    axes.set_ylim(0, 125)
+    axes.set_yticks(range(0, 101, 20))
+    axes.legend(loc="upper left", fontsize=8, frameon=False, ncols=2)
     axes.grid(axis="y", alpha=0.3)
     return _save(figure, path)
 

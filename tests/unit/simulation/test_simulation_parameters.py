@@ -17,6 +17,7 @@ from numguard.simulation import (
     parse_override,
     resolve,
 )
+from numguard.simulation.parameters import format_value
 
 
 def test_every_parameter_is_documented_in_field_order() -> None:
@@ -147,3 +148,11 @@ def test_scenarios_resolve_by_name_once_each() -> None:
         resolve(["freeze-forever"])
     with pytest.raises(SimulationParameterError, match="unknown scenario"):
         resolve(["freeze-99999"])
+
+
+def test_the_documented_table_matches_the_defaults() -> None:
+    text = (Path(__file__).parents[3] / "docs" / "simulation.md").read_text(encoding="utf-8")
+    defaults = Parameters()
+    for info in PARAMETERS:
+        value = format_value(getattr(defaults, info.name))
+        assert f"| `{info.name}` | {value} | {info.unit} |" in text, info.name

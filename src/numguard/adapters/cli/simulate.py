@@ -165,16 +165,8 @@ def _progress() -> Progress:
 
 
 def _print_summary(result: SimulationResult) -> None:
-    table = Table(title="scenarios (per 1,000 reissued numbers where marked)")
-    for column in (
-        "scenario",
-        "freeze",
-        "stale %",
-        "popular %",
-        "exposed /1000",
-        "takeovers",
-        "misdelivered",
-    ):
+    table = Table(title="scenarios (exposed: accounts per 1,000 reissued numbers)")
+    for column in ("scenario", "freeze", "stale %", "top-6 %", "exposed", "takeovers", "misdel."):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for r in result.scenarios:
         table.add_row(
@@ -183,10 +175,21 @@ def _print_summary(result: SimulationResult) -> None:
             f"{100 * r.stale_share:.1f}",
             f"{100 * r.popular_share:.1f}",
             f"{float(r.per_1000(r.exposed).sum()):,.0f}",
-            f"{int(r.takeovers.sum()):,}",
-            f"{float(r.misdelivered.sum()):,.0f}",
+            _compact(float(r.takeovers.sum())),
+            _compact(float(r.misdelivered.sum())),
         )
     console.print(table)
+
+
+def _compact(value: float) -> str:
+    """1,234 / 56k / 7.8M / 1.2G: short enough for an 80-column table."""
+    if abs(value) >= 1e9:
+        return f"{value / 1e9:.1f}G"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    return f"{value:,.0f}"
 
 
 # --- cross-check ----------------------------------------------------------------------------
