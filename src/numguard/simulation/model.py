@@ -128,11 +128,14 @@ class SimulationResult:
 
     @property
     def calibration(self) -> Calibration | None:
-        """The calibration metric, when the run has a no-measures scenario."""
-        for result in self.scenarios:
-            if not result.scenario.measures:
-                return Calibration(result.scenario.name, result.freeze_days, result.popular_share)
-        return None
+        """The calibration metric of a no-measures scenario (one with the study's 45-day freeze
+        when the run has it), or ``None`` when every scenario has a measure."""
+        bare = [r for r in self.scenarios if not r.scenario.measures]
+        if not bare:
+            return None
+        comparable = [r for r in bare if r.freeze_days == CALIBRATION_TARGET.freeze_days]
+        chosen = (comparable or bare)[0]
+        return Calibration(chosen.scenario.name, chosen.freeze_days, chosen.popular_share)
 
 
 @dataclass(frozen=True, slots=True)

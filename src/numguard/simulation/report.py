@@ -383,7 +383,8 @@ def _calibration_box(w: _Writer, result: SimulationResult) -> None:
     ) + f" the stated tolerance of ±{100 * target.tolerance:.0f} points"
     if calibration.comparable:
         text = (
-            f"Calibration: with no measures and a {calibration.freeze_days}-day freeze, "
+            f"Calibration ({_e(calibration.scenario)}): with no measures and a "
+            f"{calibration.freeze_days}-day freeze, "
             f"{100 * calibration.share:.1f} % of reissued numbers are still bound on at least "
             f"one of the six popular sites; Lee &amp; Narayanan measured "
             f"{100 * target.share:.1f} % (171 of 259): {verdict}."

@@ -43,3 +43,11 @@ def test_a_cn_run_says_its_calibration_is_not_comparable() -> None:
     result = simulate(Parameters(population=20_000, region="CN"), resolve(["none"]))
     assert result.calibration is not None
     assert not result.calibration.comparable
+
+
+def test_a_run_with_freeze_45_calibrates_on_it_whatever_the_region() -> None:
+    result = simulate(Parameters(population=20_000), resolve(["none", "freeze-45", "checks"]))
+    assert result.calibration is not None
+    assert result.calibration.scenario == "freeze-45"
+    assert result.calibration.comparable
+    assert simulate(Parameters(population=1000), resolve(["checks"])).calibration is None
