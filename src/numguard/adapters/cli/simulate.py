@@ -30,7 +30,6 @@ from numguard.simulation.crosscheck import CrossCheckReport, cross_check, regist
 from numguard.simulation.model import SimulationResult
 from numguard.simulation.model import simulate as run_simulation
 from numguard.simulation.parameters import Parameters, load_toml, parse_override
-from numguard.simulation.report import write_report
 from numguard.simulation.scenarios import Scenario, resolve
 
 console = Console(highlight=False, soft_wrap=True)
@@ -131,6 +130,9 @@ def simulate(
         _fail(exc.code, exc.message)
     if out.exists() and not out.is_dir():
         _fail("INVALID_ARGUMENT", f"--out {out} exists and is not a folder")
+    # matplotlib takes ~0.4 s to import: only the command that draws pays for it.
+    from numguard.simulation.report import write_report  # noqa: PLC0415
+
     started = time.perf_counter()
     result = _simulate_with_progress(params, chosen)
     elapsed = time.perf_counter() - started
