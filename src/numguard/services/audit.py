@@ -28,6 +28,10 @@ ITEM_DTYPE = np.dtype([("number_hash", "S16"), ("day", "<i4"), ("answer", "u1")]
 """One bulk item: keyed number hash, the date asked (days since 1970), the reason code."""
 
 
+MAX_CORRELATOR = 256
+"""The width of ``audit_log.correlator``: CAMARA allows x-correlator up to 256 characters."""
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One audit record."""
@@ -48,11 +52,14 @@ class AuditEntry:
         detail = self.detail
         if detail is not None and not isinstance(detail, str):
             detail = json.dumps(detail, sort_keys=True, ensure_ascii=False)
+        correlator = self.correlator
+        if correlator is not None and len(correlator) > MAX_CORRELATOR:
+            correlator = correlator[:MAX_CORRELATOR]  # never refuse an entry over its length
         return (
             self.at,
             self.kind,
             self.client_id,
-            self.correlator,
+            correlator,
             self.number_hash,
             self.specified_date,
             self.answer,

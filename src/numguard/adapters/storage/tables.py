@@ -139,7 +139,7 @@ audit_log = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("kind", String(24), nullable=False),
     Column("client_id", String(64)),
-    Column("correlator", String(128)),
+    Column("correlator", String(256)),
     Column("number_hash", String(64)),
     Column("specified_date", Date),
     Column("answer", String(32)),
