@@ -133,6 +133,15 @@ def test_a_missing_grant_type_is_an_invalid_request(api: Api) -> None:
     assert response.json()["error"] == "invalid_request"
 
 
+def test_credentials_in_basic_and_in_the_body_at_once_are_refused(api: Api) -> None:
+    """RFC 6749 §2.3: the client MUST NOT use more than one authentication method per request."""
+    client_id, secret = api.platform
+    response = api.http.post(TOKEN, data=form(api.platform), headers=basic(client_id, secret))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "access_token" not in response.json()
+
+
 @pytest.mark.parametrize(
     ("who", "scope"),
     [

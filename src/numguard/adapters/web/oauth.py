@@ -66,12 +66,19 @@ async def token(request: Request) -> Response:
     client_id, secret = form.get("client_id"), form.get("client_secret")
     header = request.headers.get("authorization", "")
     if header.lower().startswith("basic "):
+        if "client_id" in form or "client_secret" in form:
+            # RFC 6749 §2.3: a client uses one authentication method per request.
+            return _oauth_error(
+                400, "invalid_request", "send the credentials in Basic or in the body, not both"
+            )
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             return _oauth_error(401, "invalid_client", "malformed Basic credentials")
         user, _, password = decoded.partition(":")
         client_id, secret = unquote_plus(user), unquote_plus(password)
+    if not form.get("grant_type"):
+        return _oauth_error(400, "invalid_request", "grant_type is missing")
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
     if not client_id or not secret:
