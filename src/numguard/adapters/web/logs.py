@@ -11,8 +11,13 @@ from datetime import UTC, datetime
 _SECRETISH = re.compile(
     r"(eyJ[\w-]+\.[\w-]+\.[\w-]+)"  # JWTs
     r"|(client_secret=[^&\s]+)"
-    r"|(\b[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]\b)"  # CN IDs
+    # CN resident IDs, also where they touch letters or Chinese text (no \b there)
+    r"|((?<!\d)[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dXx]))"
 )
+
+
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+"""What every LogRecord carries; anything else on a record came in through ``extra``."""
 
 
 def scrub(text: str) -> str:
@@ -30,9 +35,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": scrub(record.getMessage()),
         }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRIBUTES and key not in entry:
+                entry[key] = scrub(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exc"] = scrub(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(entry, ensure_ascii=False, default=lambda v: scrub(str(v)))
 
 
 def configure(level: str = "INFO", fmt: str = "json") -> None:
