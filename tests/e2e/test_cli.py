@@ -15,9 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
-from numguard.adapters.cli.main import app
+from numguard.adapters.cli.main import app, demo_app
 from numguard.adapters.storage.tables import carriers, clients, lifecycle_events
-from numguard.adapters.web.app import create_app
 from numguard.bootstrap import build
 from numguard.services.events import CSV_COLUMNS
 from numguard.settings import load_settings
@@ -276,9 +275,22 @@ def test_the_demo_builds_a_world_and_its_curl_examples_answer_as_printed(cli: Cl
     database = cli.folder / "var" / "demo" / "numguard-demo.db"
     assert database.exists()
     settings = load_settings({**cli.env, "NUMGUARD_DATABASE_URL": f"sqlite:///{database}"})
+    report = re.search(
+        r"Policy simulator report .*: (http://127\.0\.0\.1:8123(\S+)) \(also (\S+)\)", out
+    )
+    assert report, out
     container = build(settings)
     try:
-        with TestClient(create_app(container)) as http:
+        with TestClient(demo_app(container, Path(report.group(3)))) as http:
+            page = http.get(report.group(2))
+            assert page.status_code == 200
+            assert "<img" in page.text
+            assert "freeze-180" in page.text
+            chart = re.search(r'<img[^>]+src="([^"]+\.png)"', page.text)
+            assert chart
+            image = http.get(report.group(2) + chart.group(1))
+            assert image.status_code == 200
+            assert image.content.startswith(b"\x89PNG")
             form = {
                 "grant_type": "client_credentials",
                 "client_id": client_id.group(1),

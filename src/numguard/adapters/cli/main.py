@@ -35,6 +35,8 @@ from rich.table import Table
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from numguard.adapters.cli.simulate import DEMO_REPORT_POPULATION, demo_report
+from numguard.adapters.cli.simulate import register as register_simulate
 from numguard.bootstrap import Container, build
 from numguard.domain.phone import parse_phone_number
 from numguard.errors import InvalidInput, NumguardError
@@ -46,6 +48,9 @@ _R = TypeVar("_R")
 
 APP_FACTORY = "numguard.adapters.web.app:create_app"
 """What ``numguard serve`` runs (a factory: the app builds its container at start-up)."""
+
+DEMO_REPORT_PATH = "/demo/simulation"
+"""Where the served demo shows the simulator report it generated."""
 
 DEMO_CHUNK = 20_000
 """Events per transaction when the demo loads its world."""
@@ -70,6 +75,7 @@ app.add_typer(_db_app, name="db")
 app.add_typer(_carrier_app, name="carrier")
 app.add_typer(_client_app, name="client")
 app.add_typer(_token_app, name="token")
+register_simulate(app)
 
 
 # --------------------------------------------------------------------------------------------
@@ -455,8 +461,10 @@ def demo(
             )
         parties = _demo_clients(container)
         container.load_index()
+        report = demo_report(folder / "simulation-report")
         _print_demo(
             settings,
+            report=report,
             database=database,
             world=world,
             parties=parties,
@@ -467,10 +475,8 @@ def demo(
         if serve_after:
             import uvicorn  # noqa: PLC0415
 
-            from numguard.adapters.web.app import create_app  # noqa: PLC0415
-
             uvicorn.run(
-                create_app(container),
+                demo_app(container, report),
                 host=host,
                 port=port,
                 loop="uvloop",
@@ -508,9 +514,21 @@ def _demo_clients(container: Container) -> dict[str, tuple[str, str]]:
     return made
 
 
+def demo_app(container: Container, report: Path) -> Any:
+    """The API app the demo serves, with the simulator *report* (its index.html) beside it."""
+    from starlette.staticfiles import StaticFiles  # noqa: PLC0415
+
+    from numguard.adapters.web.app import create_app  # noqa: PLC0415
+
+    served = create_app(container)
+    served.mount(DEMO_REPORT_PATH, StaticFiles(directory=report.parent, html=True), name="report")
+    return served
+
+
 def _print_demo(
     settings: Settings,
     *,
+    report: Path,
     database: Path,
     world: Any,
     parties: dict[str, tuple[str, str]],
@@ -560,3 +578,7 @@ def _print_demo(
             f"-d '{body}'"
         )
     typer.echo(f"\nOpenAPI: {base}/docs")
+    typer.echo(
+        f"Policy simulator report ({DEMO_REPORT_POPULATION:,} numbers over five years, every "
+        f"scenario): {base}{DEMO_REPORT_PATH}/ (also {report})"
+    )

@@ -144,6 +144,21 @@ def simulate(
     )
 
 
+DEMO_REPORT_POPULATION = 200_000
+"""The demo's simulator run: small enough to take about a second, large enough to read."""
+
+
+def demo_report(out: Path) -> Path:
+    """Write the demo's simulator report (every scenario, default parameters) into *out*."""
+    from numguard.simulation.report import write_report  # noqa: PLC0415
+
+    params, _ = build_parameters(
+        config=None, overrides=[], population=DEMO_REPORT_POPULATION, years=None, seed=None
+    )
+    result = _simulate_with_progress(params, resolve(None))
+    return write_report(result, out).html
+
+
 def _simulate_with_progress(params: Parameters, chosen: tuple[Scenario, ...]) -> SimulationResult:
     with _progress() as progress:
         task = progress.add_task("simulating", total=1.0, detail="")
