@@ -45,8 +45,11 @@ format: install
 	$(BIN)/ruff check --fix src tests bench
 
 bench: install  ## benchmarks print their figures; never part of `make test`
-	$(BIN)/python bench/bench_checks.py
+	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_bulkfile.py
+	$(BIN)/python bench/bench_http.py
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_simulation.py
 
 clean:
 	rm -rf $(VENV) var build dist src/*.egg-info
