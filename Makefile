@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+BROWSER_PKGS := chromium fonts-wqy-microhei
 
 .PHONY: install browser demo test test-fast lint format bench clean
 
@@ -18,12 +19,12 @@ install: $(STAMP)
 demo: install  ## fresh SQLite world, demo clients, curl examples, then serve on 127.0.0.1:8000
 	$(BIN)/numguard demo
 
-browser:  ## Debian's chromium for the browser tests, installed only when it is missing
-	@command -v chromium >/dev/null 2>&1 || { \
+browser:  ## Debian's chromium (and a CJK font) for the browser tests, installed only when missing
+	@{ command -v chromium && dpkg -s fonts-wqy-microhei; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PKGS); \
 	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
-	    sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	    sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PKGS); \
 	  else \
 	    echo "chromium is missing and cannot be installed as $$(id -un): browser tests skip (CI=true fails them)" >&2; \
 	  fi; }
