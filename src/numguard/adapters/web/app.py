@@ -13,7 +13,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from numguard import __version__
-from numguard.adapters.web import camara, native, oauth, ops
+from numguard.adapters.web import camara, native, oauth, ops, portal
 from numguard.adapters.web.errors import http_error, numguard_error, validation_error
 from numguard.adapters.web.logs import configure
 from numguard.adapters.web.middleware import CorrelatorAndMetrics
@@ -89,5 +89,6 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(native.router)
     app.include_router(oauth.router)
     app.include_router(ops.router)
+    portal.install(app)  # the people's pages at / and /portal/...
     app.add_middleware(CorrelatorAndMetrics)
     return app
