@@ -11,8 +11,9 @@ from numguard.adapters.web.portal.routes import router
 
 def install(app: FastAPI) -> None:
     """Add the portal's pages and its static files to *app*."""
-    app.include_router(router)
+    # The static mount goes first: the router ends with a catch-all for unknown portal pages.
     app.mount(STATIC_PREFIX, StaticFiles(directory=HERE / "static"), name="portal-static")
+    app.include_router(router)
 
 
 __all__ = ["install", "router"]

@@ -121,10 +121,9 @@ ZH: dict[str, str] = {
     "binding.mine": "在你持有期间绑定",
     "binding.before": "在你持有这个号码之前绑定",
     "number.ACTIVE": "使用中",
-    "number.CANCELLED": "已注销",
+    "number.UNREPORTED": "未报告",
     "number.AGING": "冷冻期",
     "number.RELEASED": "已释放",
-    "number.UNKNOWN": "未知",
     "renew.title": "焕新：请平台解除之前号主的绑定",
     "renew.text": (
         "有 {count} 个账户是在你持有这个号码之前绑定的。我们会向这些平台发出解绑请求；"
@@ -289,10 +288,9 @@ EN: dict[str, str] = {
     "binding.mine": "Bound during your tenure",
     "binding.before": "Bound before you held this number",
     "number.ACTIVE": "In use",
-    "number.CANCELLED": "Cancelled",
+    "number.UNREPORTED": "Not reported",
     "number.AGING": "Frozen",
     "number.RELEASED": "Released",
-    "number.UNKNOWN": "Unknown",
     "renew.title": "Clean up: ask platforms to drop the previous holder's bindings",
     "renew.text": (
         "{count} accounts were bound before you held this number. We will send each of these "
