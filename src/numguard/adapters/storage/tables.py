@@ -130,6 +130,7 @@ clients = Table(
     Column("rate_per_second", Integer),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("disabled_at", DateTime(timezone=True)),
+    Column("platform", String(32)),
 )
 
 audit_log = Table(
@@ -150,3 +151,83 @@ audit_log = Table(
 )
 """Append-only: triggers refuse UPDATE and DELETE on both databases. ``items`` holds the
 per-number records of a bulk request in a compact binary form (see services.audit)."""
+
+platforms = Table(
+    "platforms",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("contact", String(200)),
+    Column("webhook_url", String(500)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+"""Platforms (banks, apps) that report bindings and receive unbind requests at their webhook."""
+
+bindings = Table(
+    "bindings",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("platform", String(32), ForeignKey("platforms.code"), nullable=False),
+    Column("account_ref", String(128), nullable=False),
+    Column("phone_number", String(16), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("bound_at", Date, nullable=False),
+    Column("last_active_at", Date),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint(
+        "platform", "account_ref", "phone_number", name="uq_bindings_platform_account_phone"
+    ),
+    Index("ix_bindings_phone_number", "phone_number"),
+)
+"""A platform account that points at a phone number, as the platform reports it."""
+
+lookups = Table(
+    "lookups",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("phone_number", String(16), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("claim_type", String(24), nullable=False),
+    Column("claim_hash", String(64), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("code_expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("verified_at", DateTime(timezone=True)),
+    Column("session_hash", String(64)),
+    Column("session_expires_at", DateTime(timezone=True)),
+    Index("ix_lookups_phone_number_created_at", "phone_number", "created_at"),
+)
+"""一证通查 lookups: the claim (keyed hash of the full ID or of its last six characters), the SMS
+code (keyed hash only), wrong tries, and once verified the session (hash of its token)."""
+
+unbind_requests = Table(
+    "unbind_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("platform", String(32), ForeignKey("platforms.code"), nullable=False),
+    Column("phone_number", String(16), nullable=False),
+    Column("tenure_start", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("reason", Text),
+    Column("delivery", String(16), nullable=False),
+    Column("delivery_attempts", Integer, nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    Index("ix_unbind_requests_phone_number", "phone_number"),
+    Index("ix_unbind_requests_platform", "platform"),
+)
+"""焕新: one request per platform holding bindings older than the new holder's tenure. Nothing
+about the new holder is kept beyond the number and the tenure start date."""
+
+unbind_request_items = Table(
+    "unbind_request_items",
+    metadata,
+    Column("request_id", String(32), ForeignKey("unbind_requests.id"), primary_key=True),
+    Column("account_ref", String(128), primary_key=True),
+)
+"""The platform's account references an unbind request covers."""
