@@ -38,6 +38,18 @@ class Settings:
     audit_flush_seconds: float = 0.2
     log_level: str = "INFO"
     log_format: str = "json"
+    lookup_code_ttl_seconds: int = 600
+    lookup_max_attempts: int = 5
+    lookup_interval_hours: float = 24.0
+    lookup_session_seconds: int = 900
+    sms_gateway: str = "console"
+    sms_file: str | None = None
+    sms_http_url: str | None = None
+    sms_http_auth_header: str | None = field(default=None, repr=False)
+    unbind_deadline_working_days: int = 5
+    unbind_webhook_timeout_seconds: float = 5.0
+    unbind_webhook_retries: int = 1
+    plan_dormant_days: int = 365
 
     def derive_key(self, purpose: str) -> bytes:
         """A separate key per purpose (ID hashing, number hashing, token signing)."""
@@ -52,6 +64,11 @@ class Settings:
     def number_key(self) -> bytes:
         """Key of the HMAC that replaces phone numbers in the audit log."""
         return self.derive_key("numguard/audit-number")
+
+    @property
+    def lookup_key(self) -> bytes:
+        """Key of the HMAC that replaces SMS codes of lookups."""
+        return self.derive_key("numguard/lookup-code")
 
     @property
     def token_key(self) -> bytes:
@@ -103,6 +120,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     log_format = env.get("NUMGUARD_LOG_FORMAT", "json")
     if log_format not in ("json", "console"):
         raise SettingsError("NUMGUARD_LOG_FORMAT must be json or console")
+    sms_gateway = env.get("NUMGUARD_SMS_GATEWAY", "console")
+    if sms_gateway not in ("console", "file", "http"):
+        raise SettingsError("NUMGUARD_SMS_GATEWAY must be console, file or http")
+    sms_file = env.get("NUMGUARD_SMS_FILE") or None
+    if sms_gateway == "file" and sms_file is None:
+        sms_file = str(data_dir / "sms.jsonl")
+    sms_http_url = env.get("NUMGUARD_SMS_HTTP_URL") or None
+    if sms_gateway == "http" and sms_http_url is None:
+        raise SettingsError("NUMGUARD_SMS_GATEWAY=http needs NUMGUARD_SMS_HTTP_URL")
     return Settings(
         database_url=url,
         secret_key=secret,
@@ -116,4 +142,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         audit_flush_seconds=_number(env, "NUMGUARD_AUDIT_FLUSH_SECONDS", 0.2),
         log_level=env.get("NUMGUARD_LOG_LEVEL", "INFO").upper(),
         log_format=log_format,
+        lookup_code_ttl_seconds=max(1, int(_number(env, "NUMGUARD_LOOKUP_CODE_TTL_SECONDS", 600))),
+        lookup_max_attempts=max(1, int(_number(env, "NUMGUARD_LOOKUP_MAX_ATTEMPTS", 5))),
+        lookup_interval_hours=_number(env, "NUMGUARD_LOOKUP_INTERVAL_HOURS", 24.0),
+        lookup_session_seconds=max(1, int(_number(env, "NUMGUARD_LOOKUP_SESSION_SECONDS", 900))),
+        sms_gateway=sms_gateway,
+        sms_file=sms_file,
+        sms_http_url=sms_http_url,
+        sms_http_auth_header=env.get("NUMGUARD_SMS_HTTP_AUTH_HEADER") or None,
+        unbind_deadline_working_days=int(_number(env, "NUMGUARD_UNBIND_DEADLINE_WORKING_DAYS", 5)),
+        unbind_webhook_timeout_seconds=_number(env, "NUMGUARD_UNBIND_WEBHOOK_TIMEOUT_SECONDS", 5.0),
+        unbind_webhook_retries=int(_number(env, "NUMGUARD_UNBIND_WEBHOOK_RETRIES", 1)),
+        plan_dormant_days=int(_number(env, "NUMGUARD_PLAN_DORMANT_DAYS", 365)),
     )
