@@ -129,7 +129,9 @@ def build(
 
     registry.on_states_changed(index.update)
     client_store = SqlClientStore(engine)
-    clients = ClientService.from_settings(client_store, settings, client_store.carrier_exists)
+    clients = ClientService.from_settings(
+        client_store, settings, client_store.carrier_exists, client_store.platform_exists
+    )
     limiter = RateLimiter.from_settings(settings, rate_of=clients.rate_of)
     # Each token request costs a scrypt hash: limit them per remote address.
     token_limiter = RateLimiter(10.0, 20.0)

@@ -14,8 +14,8 @@ Choices worth knowing:
   so the timing does not tell them apart either.
 - **Tokens** are HS256 JWTs (``iss`` ``numguard``, ``aud`` ``numguard-api``) carrying ``sub``
   (client id), ``jti``, ``iat``, ``exp``, ``scope``, ``role`` and, when there is one,
-  ``carrier`` and ``phone_number``. Expiry is checked against the ``now`` passed in, with no
-  leeway (PyJWT's own clock is switched off).
+  ``carrier``, ``platform`` and ``phone_number``. Expiry is checked against the ``now``
+  passed in, with no leeway (PyJWT's own clock is switched off).
 - **Hot path**: verified tokens are kept in a bounded cache keyed by the raw token (oldest
   evicted first), so a repeated token costs two dict lookups and a float comparison. A hit still
   honours the token's ``exp``. Only tokens that verified are cached, so garbage cannot fill it.
@@ -216,6 +216,8 @@ class ClientRecord:
     rate_per_second: int | None
     created_at: datetime
     disabled_at: datetime | None = None
+    platform: str | None = None
+    """The platform a platform client reports bindings for (it sees only that platform's)."""
 
     @property
     def active(self) -> bool:
@@ -292,6 +294,8 @@ class Principal:
     """Set when the token is bound to one phone number (the caller may ask about no other)."""
     token_id: str
     """The token's ``jti``."""
+    platform: str | None = None
+    """The platform whose bindings the caller may read and change (platform clients only)."""
 
     def has_scope(self, scope: str) -> bool:
         """Whether the token grants *scope*."""
@@ -332,6 +336,7 @@ class ClientService:
         carrier_exists: Callable[[str], bool],
         cache_size: int = DEFAULT_CACHE_SIZE,
         client_recheck_seconds: float = 30.0,
+        platform_exists: Callable[[str], bool] | None = None,
     ) -> None:
         if len(token_key) < 32:
             raise ValueError("the token key must be at least 32 bytes")
@@ -344,6 +349,7 @@ class ClientService:
         self.client_recheck_seconds = client_recheck_seconds
         self._key = token_key
         self._carrier_exists = carrier_exists
+        self._platform_exists = platform_exists
         self._cache_size = cache_size
         self._verified: dict[str, _Verified] = {}
         self._clients: dict[str, _ClientState] = {}
@@ -351,7 +357,11 @@ class ClientService:
 
     @classmethod
     def from_settings(
-        cls, store: ClientStore, settings: Settings, carrier_exists: Callable[[str], bool]
+        cls,
+        store: ClientStore,
+        settings: Settings,
+        carrier_exists: Callable[[str], bool],
+        platform_exists: Callable[[str], bool] | None = None,
     ) -> ClientService:
         """A service with the signing key and token TTL of *settings*."""
         return cls(
@@ -359,6 +369,7 @@ class ClientService:
             token_key=settings.token_key,
             token_ttl_seconds=settings.token_ttl_seconds,
             carrier_exists=carrier_exists,
+            platform_exists=platform_exists,
         )
 
     # clients ----------------------------------------------------------------------------------
@@ -371,11 +382,14 @@ class ClientService:
         carrier: str | None = None,
         scopes: str | Iterable[str] | None = None,
         rate_per_second: int | None = None,
+        platform: str | None = None,
         now: datetime,
     ) -> tuple[ClientRecord, str]:
         """Register a client; returns it and its plain secret, which is never shown again.
 
         A carrier client needs a registered *carrier*; platform and admin clients have none.
+        A platform client may belong to a registered *platform*: its tokens then carry the
+        ``platform`` claim, and it may report and read that platform's bindings only.
         *scopes* default to the role's (:data:`ROLE_SCOPES`) and may not exceed them.
         """
         _epoch(now)
@@ -397,6 +411,16 @@ class ClientService:
             raise InvalidInput(f"a {role.value} client cannot belong to a carrier")
         else:
             carrier = None
+        if platform is not None and platform.strip():
+            if role is not Role.PLATFORM:
+                raise InvalidInput(f"a {role.value} client cannot belong to a platform")
+            platform = platform.strip().upper()
+            if self._platform_exists is None or not self._platform_exists(platform):
+                raise InvalidInput(
+                    f"platform {platform} is not registered", code="UNKNOWN_PLATFORM"
+                )
+        else:
+            platform = None
         granted = ROLE_SCOPES[role] if scopes is None else parse_scopes(scopes)
         if not granted:
             raise InvalidScope("a client needs at least one scope")
@@ -418,6 +442,7 @@ class ClientService:
             scopes=granted,
             rate_per_second=rate_per_second,
             created_at=now,
+            platform=platform,
         )
         self.store.add_client(record)
         log.info("client added", extra={"client_id": record.client_id, "role": role.value})
@@ -488,6 +513,7 @@ class ClientService:
             phone_number=None,
             ttl_seconds=self.token_ttl_seconds,
             now=now,
+            platform=client.platform,
         )
 
     def issue_phone_token(
@@ -516,6 +542,7 @@ class ClientService:
         unknown = wanted - Scope.ALL
         if unknown:
             raise InvalidScope(f"unknown scope {sorted(unknown)[0]}")
+        platform: str | None = None
         if issued_by == CLI_ISSUER:
             role, carrier, allowed = Role.PLATFORM, None, ROLE_SCOPES[Role.PLATFORM]
         else:
@@ -523,6 +550,7 @@ class ClientService:
             if client is None or not client.active:
                 raise NotFound(f"no active client {issued_by}")
             role, carrier, allowed = client.role, client.carrier, client.scopes
+            platform = client.platform
         beyond = wanted - allowed
         if beyond:
             raise InvalidScope(f"{issued_by} may not grant the scope {sorted(beyond)[0]}")
@@ -534,6 +562,7 @@ class ClientService:
             phone_number=phone_number,
             ttl_seconds=ttl,
             now=now,
+            platform=platform,
         )
 
     def _issue(
@@ -546,6 +575,7 @@ class ClientService:
         phone_number: str | None,
         ttl_seconds: int,
         now: datetime,
+        platform: str | None = None,
     ) -> IssuedToken:
         iat = int(_epoch(now))
         scope = format_scopes(scopes)
@@ -564,6 +594,8 @@ class ClientService:
             claims["carrier"] = carrier
         if phone_number is not None:
             claims["phone_number"] = phone_number
+        if platform is not None:
+            claims["platform"] = platform
         token = jwt.encode(claims, self._key, algorithm=ALGORITHM)
         return IssuedToken(
             access_token=token, token_type=BEARER, expires_in=ttl_seconds, scope=scope
@@ -614,6 +646,7 @@ class ClientService:
         exp, iat = claims["exp"], claims["iat"]
         sub, jti, scope = claims["sub"], claims["jti"], claims["scope"]
         carrier, phone = claims.get("carrier"), claims.get("phone_number")
+        platform = claims.get("platform")
         if not (
             _is_number(exp)
             and _is_number(iat)
@@ -622,6 +655,7 @@ class ClientService:
             and isinstance(jti, str)
             and isinstance(scope, str)
             and (carrier is None or isinstance(carrier, str))
+            and (platform is None or isinstance(platform, str))
             and (phone is None or (isinstance(phone, str) and is_e164_shape(phone)))
         ):
             raise Unauthenticated(_NOT_VALID)
@@ -640,6 +674,7 @@ class ClientService:
             carrier=carrier,
             phone_number=phone,
             token_id=jti,
+            platform=platform,
         )
         return _Verified(principal, float(exp))
 

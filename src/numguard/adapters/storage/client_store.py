@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from numguard.adapters.storage.tables import carriers, clients
+from numguard.adapters.storage.tables import carriers, clients, platforms
 from numguard.errors import Conflict
 from numguard.services.auth import ClientRecord, Role, format_scopes, parse_scopes
 
@@ -34,6 +34,7 @@ def client_from_row(row: Any) -> ClientRecord:
         rate_per_second=row.rate_per_second,
         created_at=created_at,
         disabled_at=_aware(row.disabled_at),
+        platform=row.platform,
     )
 
 
@@ -55,6 +56,7 @@ class SqlClientStore:
             "rate_per_second": record.rate_per_second,
             "created_at": record.created_at,
             "disabled_at": record.disabled_at,
+            "platform": record.platform,
         }
         try:
             with self.engine.begin() as conn:
@@ -86,6 +88,12 @@ class SqlClientStore:
             )
             row = conn.execute(select(clients).where(clients.c.client_id == client_id)).first()
         return client_from_row(row) if row is not None else None
+
+    def platform_exists(self, code: str) -> bool:
+        """Whether *code* is a registered platform (for ``ClientService(platform_exists=...)``)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(platforms.c.code).where(platforms.c.code == code)).first()
+        return found is not None
 
     def carrier_exists(self, code: str) -> bool:
         """Whether *code* is a registered carrier (for ``ClientService(carrier_exists=...)``)."""
