@@ -35,6 +35,7 @@ from rich.table import Table
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from numguard.adapters.cli.reconcile import register as register_reconcile
 from numguard.adapters.cli.simulate import DEMO_REPORT_POPULATION, demo_report
 from numguard.adapters.cli.simulate import register as register_simulate
 from numguard.bootstrap import Container, build
@@ -76,6 +77,7 @@ app.add_typer(_carrier_app, name="carrier")
 app.add_typer(_client_app, name="client")
 app.add_typer(_token_app, name="token")
 register_simulate(app)
+register_reconcile(app)
 
 
 # --------------------------------------------------------------------------------------------
