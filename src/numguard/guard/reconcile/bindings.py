@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import compress
@@ -241,7 +241,7 @@ def parse_days(values: list[bytes]) -> tuple[npt.NDArray[np.int64], npt.NDArray[
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.bool_)
     lens = _lengths(values)
-    text = np.array(values, dtype=f"S{MAX_DATE}")
+    text = np.array(values, dtype=f"S{max(1, min(int(lens.max()), MAX_DATE))}")
     b = np.frombuffer(text.astype("S16").tobytes(), np.uint8).reshape(n, 16)
     digit = (b - 48) <= 9
     ok = (lens <= MAX_DATE) & digit[:, [0, 1, 2, 3, 5, 6, 8, 9]].all(axis=1)
@@ -270,24 +270,25 @@ def parse_days(values: list[bytes]) -> tuple[npt.NDArray[np.int64], npt.NDArray[
     return days, ok
 
 
-def _category_codes(values: list[bytes]) -> npt.NDArray[np.int8]:
-    """Index into CATEGORIES per value, -1 where it names none."""
-    if not values:
-        return np.zeros(0, np.int8)
-    lens = _lengths(values)
-    unique, inverse = np.unique(np.array(values, dtype=f"S{MAX_CATEGORY}"), return_inverse=True)
-    codes = np.array(
-        [_CATEGORY_INDEX.get(u.decode("utf-8", "replace").strip().upper(), -1) for u in unique],
-        np.int8,
-    )
-    out: npt.NDArray[np.int8] = np.where(lens <= MAX_CATEGORY, codes[inverse], -1).astype(np.int8)
-    return out
+def _codes(values: list[bytes], code_of: Callable[[bytes], int]) -> npt.NDArray[np.int16]:
+    """``code_of`` of every value, computed once per distinct value (a set and a dict, in C)."""
+    table = {value: code_of(value) for value in set(values)}
+    return np.fromiter(map(table.__getitem__, values), np.int16, len(values))
 
 
-def factor_set_mask(text: str) -> int:
+def category_code(value: bytes) -> int:
+    """Index into CATEGORIES of a ``category`` value, -1 when it names none."""
+    if len(value) > MAX_CATEGORY:
+        return -1
+    return _CATEGORY_INDEX.get(value.decode("utf-8", "replace").strip().upper(), -1)
+
+
+def factor_set_mask(value: bytes) -> int:
     """The factor mask of a ``factors`` value, or -1 when it names an unknown factor."""
+    if len(value) > MAX_FACTORS:
+        return -1
     mask = 0
-    for name in _FACTOR_SPLIT.split(text.strip()):
+    for name in _FACTOR_SPLIT.split(value.decode("utf-8", "replace").strip()):
         if not name:
             continue
         bit = _FACTOR_BIT.get(name.upper())
@@ -295,17 +296,6 @@ def factor_set_mask(text: str) -> int:
             return -1
         mask |= bit
     return mask
-
-
-def _factor_masks(values: list[bytes] | None, n: int) -> npt.NDArray[np.int16]:
-    """Factor masks per value, -1 where a value names an unknown factor."""
-    if values is None or n == 0:
-        return np.zeros(n, np.int16)
-    lens = _lengths(values)
-    unique, inverse = np.unique(np.array(values, dtype=f"S{MAX_FACTORS}"), return_inverse=True)
-    masks = np.array([factor_set_mask(u.decode("utf-8", "replace")) for u in unique], np.int16)
-    out: npt.NDArray[np.int16] = np.where(lens <= MAX_FACTORS, masks[inverse], -1).astype(np.int16)
-    return out
 
 
 _CHECKS = (
@@ -337,11 +327,13 @@ def _validate(
     bound_text = cells[layout.bound :: w]
     last_text = cells[layout.last :: w]
     factor_text = cells[layout.factors :: w] if layout.factors is not None else None
-    category = _category_codes(cells[layout.category :: w])
+    category = _codes(cells[layout.category :: w], category_code)
     bound, bound_ok = parse_days(bound_text)
     last_lens = _lengths(last_text)
     last, last_ok = parse_days(last_text)
-    factors = _factor_masks(factor_text, n)
+    factors = (
+        _codes(factor_text, factor_set_mask) if factor_text is not None else np.zeros(n, np.int16)
+    )
     phone_lens = _lengths(phones)
     phone_bad = (phone_lens == 0) | (phone_lens > MAX_PHONE)
     if quoted and n:
@@ -376,7 +368,7 @@ def _validate(
         accounts=kept_accounts,
         phones=list(compress(phones, good)),
         dates=dates,
-        category=category[keep],
+        category=category[keep].astype(np.int8),
         bound=bound_days,
         last=last_days,
         factors=factors[keep].astype(np.uint8),
