@@ -11,14 +11,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from numguard.adapters.notify.unbind_webhook import HttpUnbindNotifier
+from numguard.adapters.sms.gateways import sms_from_settings
 from numguard.adapters.storage.audit_store import SqlAuditStore
 from numguard.adapters.storage.client_store import SqlClientStore
 from numguard.adapters.storage.db import make_engine, upgrade
+from numguard.adapters.storage.people_store import SqlBindingStore, SqlLookupStore
 from numguard.adapters.storage.registry_store import SqlRegistryStore
 from numguard.services.audit import AuditTrail, NumberHasher
 from numguard.services.auth import ClientService, RateLimiter
+from numguard.services.bindings import BindingService
 from numguard.services.checks import CheckService
 from numguard.services.index import AnswerIndex
+from numguard.services.people import PeopleService
 from numguard.services.registry import RegistryService
 from numguard.settings import Settings, load_settings
 
@@ -46,6 +51,9 @@ class Container:
     token_limiter: RateLimiter
     now: Callable[[], datetime]
     today: Callable[[], date]
+    bindings: BindingService
+    people: PeopleService
+    lookup_limiter: RateLimiter
     _refresher: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     ready: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -135,6 +143,43 @@ def build(
     limiter = RateLimiter.from_settings(settings, rate_of=clients.rate_of)
     # Each token request costs a scrypt hash: limit them per remote address.
     token_limiter = RateLimiter(10.0, 20.0)
+    hasher = NumberHasher(settings.number_key)
+    bindings = BindingService(
+        SqlBindingStore(engine),
+        audit,
+        hasher,
+        settings.default_region,
+        today,
+        clock,
+        notifier=HttpUnbindNotifier(
+            timeout=settings.unbind_webhook_timeout_seconds,
+            retries=settings.unbind_webhook_retries,
+        ),
+        deadline_working_days=settings.unbind_deadline_working_days,
+        dormant_days=settings.plan_dormant_days,
+        max_batch=settings.max_batch,
+    )
+    people = PeopleService(
+        SqlLookupStore(engine),
+        bindings,
+        sms_from_settings(settings),
+        audit,
+        hasher,
+        holder_key=settings.holder_key,
+        code_key=settings.lookup_key,
+        default_region=settings.default_region,
+        now=clock,
+        today=today,
+        carrier_names=store.carrier_names,
+        code_ttl_seconds=settings.lookup_code_ttl_seconds,
+        max_attempts=settings.lookup_max_attempts,
+        interval_hours=settings.lookup_interval_hours,
+        session_seconds=settings.lookup_session_seconds,
+        dormant_days=settings.plan_dormant_days,
+    )
+    # Starting a lookup sends an SMS: limit them per remote address (the per-number rule is
+    # the people service's own).
+    lookup_limiter = RateLimiter(0.2, 10.0)
     container = Container(
         settings,
         engine,
@@ -148,5 +193,8 @@ def build(
         token_limiter,
         clock,
         today,
+        bindings,
+        people,
+        lookup_limiter,
     )
     return container

@@ -32,25 +32,45 @@ Rules worth knowing:
 - Every call is audited (kind ``LOOKUP``, ``LOOKUP_VERIFY``, ``LOOKUP_READ``, ``UNBIND_REQUEST``,
   ``PLAN``), with the phone number as a keyed hash.
 
-Interface changes are noted here: (none yet).
+Interface changes are noted here: ``PlanLine``, ``CancellationPlanView``, ``plan_csv`` and
+``plan_view`` live in :mod:`numguard.services.bindings` (the carrier's cancellation check uses
+them too) and are re-exported here unchanged.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from numguard.domain.binding import Category, TenureSide, mask_account_ref
-from numguard.domain.lifecycle import NumberStatus
-from numguard.domain.plan import CancellationPlan, PlanAction, PlanReason
+from numguard.domain.binding import (
+    UNBINDING_ORDER,
+    Category,
+    TenureSide,
+    mask_account_ref,
+    tenure_side,
+)
+from numguard.domain.identity import IdType, InvalidIdNumber, holder_from_id, id_suffix_hash
+from numguard.domain.lifecycle import NumberState, NumberStatus
+from numguard.domain.phone import mask_phone_number, parse_phone_number
+from numguard.domain.plan import build_plan
 from numguard.errors import Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from numguard.services.audit import AuditEntry, AuditTrail, NumberHasher
+from numguard.services.bindings import (
+    PLAN_CSV_COLUMNS,
+    BindingService,
+    CancellationPlanView,
+    PlanLine,
+    StoredUnbindRequest,
+    plan_csv,
+    plan_view,
+)
 
 # errors ---------------------------------------------------------------------------------------
 
@@ -279,98 +299,6 @@ class RenewalResult:
     already_pending: tuple[UnbindRequestView, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class PlanLine:
-    """One checklist line, account masked, for pages, JSON and CSV."""
-
-    position: int
-    platform: str
-    platform_name: str
-    category: Category
-    account_masked: str
-    action: PlanAction
-    reason: PlanReason
-    last_active_at: date | None
-    idle_days: int
-
-
-@dataclass(frozen=True, slots=True)
-class CancellationPlanView:
-    """The cancellation plan of the current holder's own bindings, ready to show."""
-
-    phone_masked: str
-    made_on: date
-    dormant_days: int
-    lines: tuple[PlanLine, ...]
-
-    def count(self, action: PlanAction) -> int:
-        """How many lines have *action*."""
-        return sum(1 for line in self.lines if line.action is action)
-
-
-PLAN_CSV_COLUMNS = (
-    "position",
-    "category",
-    "platform",
-    "platformName",
-    "account",
-    "action",
-    "reason",
-    "lastActiveAt",
-    "idleDays",
-    "done",
-)
-"""The header of the plan's CSV download."""
-
-
-def plan_csv(plan: CancellationPlanView) -> str:
-    """The plan as CSV text (header :data:`PLAN_CSV_COLUMNS`; ``done`` left empty to tick)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(PLAN_CSV_COLUMNS)
-    for line in plan.lines:
-        writer.writerow(
-            (
-                line.position,
-                line.category.value,
-                line.platform,
-                line.platform_name,
-                line.account_masked,
-                line.action.value,
-                line.reason.value,
-                line.last_active_at.isoformat() if line.last_active_at else "",
-                line.idle_days,
-                "",
-            )
-        )
-    return out.getvalue()
-
-
-def plan_view(
-    plan: CancellationPlan, phone_masked: str, names: dict[str, str]
-) -> CancellationPlanView:
-    """Turn a domain plan into its masked view (*names*: platform display names by code)."""
-    return CancellationPlanView(
-        phone_masked,
-        plan.made_on,
-        plan.dormant_days,
-        tuple(
-            PlanLine(
-                s.position,
-                s.binding.platform,
-                names.get(s.binding.platform, s.binding.platform),
-                s.binding.category,
-                mask_account_ref(s.binding.account_ref),
-                s.action,
-                s.reason,
-                s.binding.last_active_at,
-                s.idle_days,
-            )
-            for s in plan.steps
-        ),
-    )
-
-
 # ports ----------------------------------------------------------------------------------------
 
 
@@ -383,17 +311,6 @@ class SmsGateway(Protocol):
         ...
 
 
-def working_days_after(start: date, days: int) -> date:
-    """The date *days* working days (Monday to Friday) after *start*."""
-    current = start
-    left = days
-    while left > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            left -= 1
-    return current
-
-
 def code_hash(key: bytes, lookup_id: str, code: str) -> str:
     """Keyed hash of an SMS code, bound to its lookup (the 10^6 codes cannot be tabulated)."""
     return hmac.new(key, f"{lookup_id}:{code}".encode(), hashlib.sha256).hexdigest()
@@ -402,6 +319,82 @@ def code_hash(key: bytes, lookup_id: str, code: str) -> str:
 def new_code() -> str:
     """Six random digits."""
     return f"{secrets.randbelow(1_000_000):06d}"
+
+
+# storage --------------------------------------------------------------------------------------
+
+
+class LookupState(StrEnum):
+    """Stored state of a lookup."""
+
+    PENDING = "PENDING"  # code sent, not verified yet
+    VERIFIED = "VERIFIED"  # code spent, session running
+    LOCKED = "LOCKED"  # too many wrong codes
+
+
+@dataclass(frozen=True, slots=True)
+class LookupRecord:
+    """A lookup as stored: hashes only (claim, code, session), never the ID or the code."""
+
+    lookup_id: str
+    phone_number: str
+    kind: LookupKind
+    claim_type: str
+    claim_hash: str
+    code_hash: str = field(repr=False)
+    code_expires_at: datetime
+    attempts: int
+    status: LookupState
+    created_at: datetime
+    verified_at: datetime | None = None
+    session_hash: str | None = field(default=None, repr=False)
+    session_expires_at: datetime | None = None
+
+
+class LookupStore(Protocol):
+    """Storage of lookups."""
+
+    def start(self, record: LookupRecord, not_since: datetime) -> datetime | None:
+        """Insert *record* unless a lookup for its number started after *not_since*; returns
+        None when inserted, else the start of the lookup in the way."""
+        ...
+
+    def discard(self, lookup_id: str) -> None:
+        """Remove a lookup whose code could not be sent (so the person may try again)."""
+        ...
+
+    def get(self, lookup_id: str) -> LookupRecord | None:
+        """The lookup with this id, or None."""
+        ...
+
+    def wrong_attempt(self, lookup_id: str, max_attempts: int) -> int:
+        """Count one wrong code; returns the count. The lookup locks at *max_attempts*."""
+        ...
+
+    def verify(
+        self, lookup_id: str, session_hash: str, session_expires_at: datetime, now: datetime
+    ) -> bool:
+        """Spend the code and start the session; False if it was not pending any more."""
+        ...
+
+
+_SUFFIX_CN = re.compile(r"^[0-9]{5}[0-9X]$")
+_SUFFIX_ANY = re.compile(r"^[0-9A-Z]{6}$")
+_SEPARATORS = re.compile(r"[\s-]")
+_CODE = re.compile(r"^[0-9]{6}$")
+_SHOWN = (NumberStatus.ACTIVE, NumberStatus.AGING)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sms_text(code: str, minutes: int) -> str:
+    """The text message carrying a code, in Chinese and English."""
+    return (
+        f"【numguard】验证码 {code}，{minutes} 分钟内有效，请勿告诉任何人。"
+        f" Your numguard code is {code}, valid for {minutes} minutes. Never share it."
+    )
 
 
 # the service ----------------------------------------------------------------------------------
@@ -414,8 +407,44 @@ class PeopleService:
     database IO: call them from a thread (``run_in_threadpool``) in async code.
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError  # wired in the next commit
+    def __init__(
+        self,
+        store: LookupStore,
+        bindings: BindingService,
+        sms: SmsGateway,
+        audit: AuditTrail,
+        hasher: NumberHasher,
+        *,
+        holder_key: bytes,
+        code_key: bytes,
+        default_region: str,
+        now: Callable[[], datetime],
+        today: Callable[[], date],
+        carrier_names: Callable[[], dict[str, str]],
+        code_ttl_seconds: int = 600,
+        max_attempts: int = 5,
+        interval_hours: float = 24.0,
+        session_seconds: int = 900,
+        dormant_days: int = 365,
+    ) -> None:
+        self.store = store
+        self.bindings = bindings
+        self.sms = sms
+        self.audit = audit
+        self.hasher = hasher
+        self.default_region = default_region
+        self.now = now
+        self.today = today
+        self.carrier_names = carrier_names
+        self.code_ttl_seconds = code_ttl_seconds
+        self.max_attempts = max_attempts
+        self.interval = timedelta(hours=interval_hours)
+        self.session_seconds = session_seconds
+        self.dormant_days = dormant_days
+        self._holder_key = holder_key
+        self._code_key = code_key
+
+    # lookups ----------------------------------------------------------------------------------
 
     def start_lookup(
         self,
@@ -429,29 +458,244 @@ class PeopleService:
 
         Exactly one of *id_suffix* (last six characters: 2.0) and *id_number* (full ID: 1.0) is
         given. Raises InvalidInput (malformed phone or ID), :class:`LookupTooSoon` (a lookup for
-        this number within the interval). Never tells whether the ID matches.
+        this number within the interval). Never tells whether the ID matches: the number's
+        holder is not even read here.
         """
-        raise NotImplementedError
+        e164 = parse_phone_number(phone_number, self.default_region)
+        if (id_suffix is None) == (id_number is None):
+            raise InvalidInput("give the last six characters of the ID or the full ID, not both")
+        try:
+            kind_of_id = IdType(str(id_type).strip().upper())
+        except ValueError as exc:
+            allowed = ", ".join(t.value for t in IdType)
+            raise InvalidIdNumber(f"unknown ID type {id_type!r}; use one of {allowed}") from exc
+        if id_number is not None:
+            kind = LookupKind.NUMBERS
+            claim = holder_from_id(self._holder_key, kind_of_id, id_number).id_hash
+        else:
+            assert id_suffix is not None  # noqa: S101  exactly one is given
+            kind = LookupKind.ACCOUNTS
+            suffix = _SEPARATORS.sub("", id_suffix).upper()
+            shape = _SUFFIX_CN if kind_of_id is IdType.CN_RESIDENT else _SUFFIX_ANY
+            if not shape.match(suffix):
+                raise InvalidIdNumber(
+                    "the last six characters of the ID: digits (and X at the end)"
+                )
+            claim = id_suffix_hash(self._holder_key, kind_of_id, suffix)
+        now = self.now()
+        lookup_id = "lk_" + secrets.token_urlsafe(16)
+        code = new_code()
+        expires = now + timedelta(seconds=self.code_ttl_seconds)
+        record = LookupRecord(
+            lookup_id=lookup_id,
+            phone_number=e164,
+            kind=kind,
+            claim_type=kind_of_id.value,
+            claim_hash=claim,
+            code_hash=code_hash(self._code_key, lookup_id, code),
+            code_expires_at=expires,
+            attempts=0,
+            status=LookupState.PENDING,
+            created_at=now,
+        )
+        blocked = self.store.start(record, now - self.interval)
+        number_hash = self.hasher.hex(e164)
+        if blocked is not None:
+            self._audit("LOOKUP", number_hash, "refused", {"kind": kind.value})
+            retry = (blocked + self.interval - now).total_seconds()
+            hours = max(1, round(self.interval.total_seconds() / 3600))
+            raise LookupTooSoon(
+                f"this number was looked up less than {hours} hours ago; try again later",
+                retry_after=max(1.0, retry),
+            )
+        try:
+            self.sms.send(e164, sms_text(code, max(1, self.code_ttl_seconds // 60)))
+        except Exception:
+            self.store.discard(lookup_id)
+            raise
+        self._audit("LOOKUP", number_hash, "code-sent", {"kind": kind.value})
+        return LookupStarted(lookup_id, kind, mask_phone_number(e164), expires)
 
     def verify_code(self, lookup_id: str, code: str) -> LookupSession:
         """Check the code; on success the code is spent and a session starts.
 
-        Raises :class:`InvalidCode` (with ``remaining``), :class:`CodeLocked` (5 wrong tries),
-        :class:`CodeExpired` (too late or already used), :class:`LookupNotFound`.
+        Raises :class:`InvalidCode` (with ``remaining``), :class:`CodeLocked` (5 wrong tries;
+        the fifth wrong code already answers CodeLocked), :class:`CodeExpired` (too late or
+        already used), :class:`LookupNotFound`. Whether the ID matched is not told here either.
         """
-        raise NotImplementedError
+        record = self._lookup(lookup_id)
+        number_hash = self.hasher.hex(record.phone_number)
+        if record.status is LookupState.LOCKED:
+            raise CodeLocked("too many wrong codes: start a new lookup later")
+        if record.status is LookupState.VERIFIED:
+            raise CodeExpired("this code was used already: start a new lookup")
+        now = self.now()
+        if now >= record.code_expires_at:
+            raise CodeExpired("the code has expired: start a new lookup")
+        given = (code or "").strip()
+        expected = record.code_hash
+        if not (
+            _CODE.match(given)
+            and hmac.compare_digest(code_hash(self._code_key, lookup_id, given), expected)
+        ):
+            attempts = self.store.wrong_attempt(lookup_id, self.max_attempts)
+            self._audit("LOOKUP_VERIFY", number_hash, "wrong-code", {"attempts": attempts})
+            if attempts >= self.max_attempts:
+                raise CodeLocked("too many wrong codes: start a new lookup later")
+            left = self.max_attempts - attempts
+            raise InvalidCode(f"the code is wrong; {left} tries left", remaining=left)
+        secret = secrets.token_urlsafe(32)
+        expires = now + timedelta(seconds=self.session_seconds)
+        if not self.store.verify(lookup_id, _sha256(secret), expires, now):
+            raise CodeExpired("this code was used already: start a new lookup")
+        self._audit("LOOKUP_VERIFY", number_hash, "verified", {"kind": record.kind.value})
+        return LookupSession(
+            f"{lookup_id}.{secret}", lookup_id, record.kind, record.phone_number, expires
+        )
 
     def session(self, token: str) -> LookupSession:
         """The session a token stands for; :class:`SessionInvalid` when unknown or expired."""
-        raise NotImplementedError
+        record = self._session(token)
+        assert record.session_expires_at is not None  # noqa: S101  verified lookups have one
+        return LookupSession(
+            token, record.lookup_id, record.kind, record.phone_number, record.session_expires_at
+        )
+
+    def _lookup(self, lookup_id: str) -> LookupRecord:
+        record = self.store.get(lookup_id) if 0 < len(lookup_id) <= 32 else None
+        if record is None:
+            raise LookupNotFound("no such lookup: start a new one")
+        return record
+
+    def _session(self, token: str) -> LookupRecord:
+        lookup_id, _, secret = (token or "").partition(".")
+        record = self.store.get(lookup_id) if 0 < len(lookup_id) <= 32 and secret else None
+        if (
+            record is None
+            or record.status is not LookupState.VERIFIED
+            or record.session_hash is None
+            or record.session_expires_at is None
+            or not hmac.compare_digest(_sha256(secret), record.session_hash)
+        ):
+            raise SessionInvalid("the lookup session is not valid: start a new lookup")
+        if self.now() >= record.session_expires_at:
+            raise SessionInvalid("the lookup session has expired: start a new lookup")
+        return record
+
+    def _match(self, record: LookupRecord) -> NumberState | None:
+        """The number's state if the lookup's claim names its current holder, else None."""
+        state = self.bindings.store.number_state(record.phone_number)
+        if state is None or not state.is_held or state.holder is None:
+            return None
+        holder = state.holder
+        if record.kind is LookupKind.NUMBERS:
+            ok = hmac.compare_digest(holder.id_hash, record.claim_hash)
+        else:
+            ok = holder.id_type.value == record.claim_type and hmac.compare_digest(
+                holder.suffix_hash, record.claim_hash
+            )
+        return state if ok else None
+
+    # results ----------------------------------------------------------------------------------
 
     def numbers(self, token: str) -> NumbersResult:
-        """1.0: numbers under the ID (full-ID lookups only, else :class:`WrongLookupKind`)."""
-        raise NotImplementedError
+        """1.0: numbers under the ID (full-ID lookups only, else :class:`WrongLookupKind`).
+
+        Numbers held now (ACTIVE) and those cancelled and still in their freeze (AGING), per
+        carrier, masked. Empty with ``matched=False`` when the ID is not the number's holder's.
+        """
+        record = self._session(token)
+        if record.kind is not LookupKind.NUMBERS:
+            raise WrongLookupKind("the numbers under an ID need a lookup with the full ID")
+        state = self._match(record)
+        result = NumbersResult(False, ())
+        if state is not None:
+            names = self.carrier_names()
+            per: dict[str, list[NumberEntry]] = {}
+            for s in self.bindings.store.numbers_of_holder(record.claim_hash):
+                if s.status in _SHOWN and s.carrier is not None:
+                    per.setdefault(s.carrier, []).append(
+                        NumberEntry(
+                            mask_phone_number(s.phone_number),
+                            s.carrier,
+                            s.status,
+                            s.tenure_start if s.tenure_start_known else None,
+                        )
+                    )
+            result = NumbersResult(
+                True,
+                tuple(CarrierNumbers(c, names.get(c, c), tuple(v)) for c, v in sorted(per.items())),
+            )
+        self._audit(
+            "LOOKUP_READ",
+            self.hasher.hex(record.phone_number),
+            "numbers",
+            {"matched": result.matched, "count": result.total},
+        )
+        return result
 
     def accounts(self, token: str) -> AccountsResult:
-        """2.0: accounts bound to the number, each marked BEFORE or DURING the caller's tenure."""
-        raise NotImplementedError
+        """2.0: accounts bound to the number, each marked BEFORE or DURING the caller's tenure.
+
+        For a binding made before the caller's tenure only the platform, the category and the
+        masked account reference are shown. Empty with ``matched=False`` when the ID is not the
+        number's current holder's.
+        """
+        record = self._session(token)
+        state = self._match(record)
+        masked = mask_phone_number(record.phone_number)
+        if state is None:
+            result = AccountsResult(False, masked, None, ())
+        else:
+            result = self._accounts(state, masked)
+        self._audit(
+            "LOOKUP_READ",
+            self.hasher.hex(record.phone_number),
+            "accounts",
+            {"matched": result.matched, "count": result.total},
+        )
+        return result
+
+    def _accounts(self, state: NumberState, masked: str) -> AccountsResult:
+        start = state.tenure_start
+        names = self.bindings.platform_names()
+        latest: dict[str, UnbindRequestView] = {}
+        if start is not None:
+            for r in self.bindings.requests_for(state.phone_number, start):
+                latest.setdefault(r.platform, self._view(r, names))
+        per: dict[tuple[Category, str], list[AccountEntry]] = {}
+        for b in self.bindings.store.bindings_of(state.phone_number):
+            side = tenure_side(b.bound_at, start, start_known=state.tenure_start_known)
+            own = side is not TenureSide.BEFORE
+            per.setdefault((b.category, b.platform), []).append(
+                AccountEntry(
+                    mask_account_ref(b.account_ref),
+                    b.category,
+                    side,
+                    b.bound_at if own else None,
+                    b.last_active_at if own else None,
+                )
+            )
+        groups = []
+        for category in UNBINDING_ORDER:
+            platforms = tuple(
+                PlatformAccounts(
+                    code,
+                    names.get(code, code),
+                    category,
+                    tuple(sorted(entries, key=lambda a: (a.side.value, a.account_masked))),
+                    latest.get(code),
+                )
+                for (cat, code), entries in sorted(per.items())
+                if cat is category
+            )
+            if platforms:
+                groups.append(CategoryAccounts(category, platforms))
+        return AccountsResult(
+            True, masked, start if state.tenure_start_known else None, tuple(groups)
+        )
+
+    # 焕新 --------------------------------------------------------------------------------------
 
     def request_renewal(self, token: str) -> RenewalResult:
         """焕新: one unbind request per platform holding bindings from before the caller's tenure.
@@ -459,15 +703,84 @@ class PeopleService:
         A platform that already has a pending request for this tenure gets no second one.
         Raises :class:`NoMatch` when the lookup did not match the current holder.
         """
-        raise NotImplementedError
+        record = self._session(token)
+        state = self._match(record)
+        if state is None:
+            raise NoMatch("this lookup did not match the number's holder")
+        created, pending = self.bindings.create_unbind_requests(state)
+        names = self.bindings.platform_names()
+        self._audit(
+            "UNBIND_REQUEST",
+            self.hasher.hex(record.phone_number),
+            "requested",
+            {"created": len(created), "pending": len(pending)},
+        )
+        return RenewalResult(
+            tuple(self._view(r, names) for r in created),
+            tuple(self._view(r, names) for r in pending),
+        )
 
     def unbind_requests(self, token: str) -> list[UnbindRequestView]:
-        """The unbind requests made for the caller's number and tenure, newest first."""
-        raise NotImplementedError
+        """The unbind requests made for the caller's number and tenure, newest first (none when
+        the lookup did not match)."""
+        record = self._session(token)
+        state = self._match(record)
+        if state is None or state.tenure_start is None:
+            return []
+        names = self.bindings.platform_names()
+        found = self.bindings.requests_for(state.phone_number, state.tenure_start)
+        return [self._view(r, names) for r in found]
+
+    def _view(self, r: StoredUnbindRequest, names: dict[str, str]) -> UnbindRequestView:
+        return UnbindRequestView(
+            r.request_id,
+            r.platform,
+            names.get(r.platform, r.platform),
+            UnbindStatus(r.shown_status(self.today())),
+            r.created_at,
+            r.due_on,
+            r.resolved_at,
+            r.reason,
+            len(r.account_refs),
+            r.delivery.value,
+        )
+
+    # the plan ---------------------------------------------------------------------------------
 
     def cancellation_plan(self, token: str) -> CancellationPlanView:
-        """The ordered plan over the caller's own bindings (:class:`NoMatch` if not the holder)."""
-        raise NotImplementedError
+        """The ordered plan over the caller's own bindings (:class:`NoMatch` if not the holder).
+
+        Only bindings made during the caller's tenure are in it; see :func:`plan_csv` for the
+        download.
+        """
+        record = self._session(token)
+        state = self._match(record)
+        if state is None:
+            raise NoMatch("this lookup did not match the number's holder")
+        own = self.bindings.holder_bindings(state)
+        plan = build_plan(
+            state.phone_number, own.bindings, today=self.today(), dormant_days=self.dormant_days
+        )
+        self._audit(
+            "PLAN", self.hasher.hex(record.phone_number), "plan", {"steps": len(plan.steps)}
+        )
+        return plan_view(
+            plan, mask_phone_number(state.phone_number), self.bindings.platform_names()
+        )
+
+    def _audit(self, kind: str, number_hash: str, answer: str, detail: dict[str, object]) -> None:
+        self.audit.write_now(
+            [
+                AuditEntry(
+                    at=self.now(),
+                    kind=kind,
+                    client_id=None,
+                    number_hash=number_hash,
+                    answer=answer,
+                    detail=detail,
+                )
+            ]
+        )
 
 
 __all__ = [
@@ -482,8 +795,11 @@ __all__ = [
     "InvalidCode",
     "LookupKind",
     "LookupNotFound",
+    "LookupRecord",
     "LookupSession",
     "LookupStarted",
+    "LookupState",
+    "LookupStore",
     "LookupTooSoon",
     "NoMatch",
     "NumberEntry",

@@ -1,0 +1,1 @@
+"""SMS gateways for lookup codes: console (default), a file sink, and an HTTP provider."""
