@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -99,6 +100,12 @@ number_states = Table(
     Column("tenure_ordinal", Integer, nullable=False),
     Column("seq", BigInteger, nullable=False),
     Index("ix_number_states_seq", "seq"),
+    Index(
+        "ix_number_states_aging_ends_on",
+        "aging_ends_on",
+        sqlite_where=text("status = 'AGING'"),
+        postgresql_where=text("status = 'AGING'"),
+    ),
 )
 
 tenures = Table(
@@ -231,3 +238,91 @@ unbind_request_items = Table(
     Column("account_ref", String(128), primary_key=True),
 )
 """The platform's account references an unbind request covers."""
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("platform", String(32), ForeignKey("platforms.code"), nullable=False),
+    Column("client_id", String(64)),
+    Column("sink", String(500), nullable=False),
+    Column("types", String(200), nullable=False),
+    Column("secret", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("deleted_at", DateTime(timezone=True)),
+    Index("ix_webhook_subscriptions_platform", "platform"),
+)
+"""A platform's webhook: where to POST which event types. ``secret`` is the signing secret
+encrypted with AES-GCM under a key derived from the server secret (never stored in clear)."""
+
+webhook_subscription_types = Table(
+    "webhook_subscription_types",
+    metadata,
+    Column("subscription_id", String(32), ForeignKey("webhook_subscriptions.id"), primary_key=True),
+    Column("type", String(40), primary_key=True),
+    Column("platform", String(32), nullable=False),
+    Index("ix_webhook_subscription_types_platform_type", "platform", "type"),
+)
+"""The types of each live subscription, one row each, so the outbox joins them in SQL."""
+
+notification_events = Table(
+    "notification_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("phone_number", String(16), nullable=False),
+    Column("effective_date", Date, nullable=False),
+    Column("cause", String(200), nullable=False),
+    Column("detail", Text),
+    Column("batch", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("event_id", name="uq_notification_events_event_id"),
+    UniqueConstraint("platform", "cause", name="uq_notification_events_platform_cause"),
+    Index("ix_notification_events_batch", "batch"),
+)
+"""The outbox: one event per platform and cause, written in the transaction of the change.
+``cause`` makes it happen once (a lifecycle event, a tenure, an aging period, an unbind
+request); ``event_id`` is the random public id (CloudEvents ``id``, ``webhook-id``)."""
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event", BigId, ForeignKey("notification_events.id"), nullable=False),
+    Column("subscription_id", String(32), ForeignKey("webhook_subscriptions.id"), nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("retry_until", DateTime(timezone=True), nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_status_code", Integer),
+    Column("last_error", String(300)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    UniqueConstraint("event", "subscription_id", name="uq_webhook_deliveries_event_subscription"),
+    Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_platform_id", "platform", "id"),
+)
+"""One event to one subscription: pending (with its next try and a worker's lease), delivered,
+dead (retried until ``retry_until``) or cancelled (the subscription was deleted)."""
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delivery_id", BigId, ForeignKey("webhook_deliveries.id"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("worker", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(300)),
+    Column("outcome", String(16), nullable=False),
+    Index("ix_webhook_attempts_delivery_id", "delivery_id"),
+)
+"""Every delivery attempt: when, by which worker, how long, the HTTP status or the error."""
