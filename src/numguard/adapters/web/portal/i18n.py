@@ -135,10 +135,10 @@ ZH: dict[str, str] = {
     "requests.title": "解绑请求进度",
     "requests.none": "还没有解绑请求。",
     "requests.refresh": "刷新",
-    "status.PENDING": "处理中",
-    "status.DONE": "已解绑",
-    "status.REJECTED": "被拒绝",
-    "status.OVERDUE": "已逾期",
+    "status.pending": "处理中",
+    "status.done": "已解绑",
+    "status.rejected": "被拒绝",
+    "status.overdue": "已逾期",
     "plan.title": "注销 {phone} 之前：解绑清单",
     "plan.intro": (
         "请按顺序处理：先金融账户，再社交，再购物和生活服务，最后其他。"
@@ -149,8 +149,17 @@ ZH: dict[str, str] = {
     "plan.print": "打印清单",
     "plan.download": "下载 CSV",
     "action.UNBIND": "解绑手机号",
-    "action.CLOSE": "注销账户",
-    "plan.unused": "超过一年未使用",
+    "binding.unknown": "无法确定（你的持有期早于运营商完整记录的起点）",
+    "action.CLOSE_ACCOUNT": "注销账户",
+    "reason.IN_USE": "近期在用",
+    "reason.DORMANT": "超过一年未使用",
+    "reason.NEVER_USED": "绑定后从未使用",
+    "results.nomatch": (
+        "这个身份证号码与这个号码当前机主的登记信息不符，所以这里没有可以显示的内容。"
+        "如果你确实是机主，请检查输入的身份证号码，24 小时后再查询。"
+    ),
+    "results.request": "解绑请求：{status}",
+    "requests.count": "{accounts} 个账户",
     "results.back": "返回查询结果",
     "results.to_requests": "查看解绑进度",
     "results.to_plan": "生成注销前清单",
@@ -303,10 +312,10 @@ EN: dict[str, str] = {
     "requests.title": "Unbind requests",
     "requests.none": "No unbind requests yet.",
     "requests.refresh": "Refresh",
-    "status.PENDING": "Pending",
-    "status.DONE": "Done",
-    "status.REJECTED": "Rejected",
-    "status.OVERDUE": "Overdue",
+    "status.pending": "Pending",
+    "status.done": "Done",
+    "status.rejected": "Rejected",
+    "status.overdue": "Overdue",
     "plan.title": "Before you give up {phone}: unbinding checklist",
     "plan.intro": (
         "Work in this order: financial accounts first, then social, then shopping and lifestyle, "
@@ -320,8 +329,17 @@ EN: dict[str, str] = {
     "plan.print": "Print the checklist",
     "plan.download": "Download CSV",
     "action.UNBIND": "Unbind the number",
-    "action.CLOSE": "Close the account",
-    "plan.unused": "Unused for over a year",
+    "binding.unknown": "Cannot tell (your tenure began before the carrier's records are complete)",
+    "action.CLOSE_ACCOUNT": "Close the account",
+    "reason.IN_USE": "In use recently",
+    "reason.DORMANT": "Unused for over a year",
+    "reason.NEVER_USED": "Never used since it was bound",
+    "results.nomatch": (
+        "This ID does not match the records of the number's current holder, so there is nothing "
+        "to show. If you do hold this number, check the ID you entered and try again in 24 hours."
+    ),
+    "results.request": "Unbind request: {status}",
+    "requests.count": "{accounts} accounts",
     "results.back": "Back to the results",
     "results.to_requests": "Follow the unbind requests",
     "results.to_plan": "Make a checklist before cancelling",
