@@ -96,6 +96,7 @@ class SnapshotRejected(InvalidInput):
     """A snapshot file has a bad record: nothing was imported (400, CLI exit 2)."""
 
     code = "INVALID_SNAPSHOT"
+    keep_code = True
 
 
 # values ---------------------------------------------------------------------------------------

@@ -85,6 +85,7 @@ class InvalidCode(InvalidInput):
     """The code is wrong (400); ``remaining`` tries are left before it locks."""
 
     code = "INVALID_CODE"
+    keep_code = True
 
     def __init__(self, message: str, *, remaining: int) -> None:
         super().__init__(message)
@@ -101,6 +102,7 @@ class CodeExpired(InvalidInput):
     """The code's time is up, or it was used already (400)."""
 
     code = "CODE_EXPIRED"
+    keep_code = True
 
 
 class LookupNotFound(NotFound):

@@ -13,7 +13,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from numguard import __version__
-from numguard.adapters.web import camara, native, oauth, ops, portal
+from numguard.adapters.web import camara, native, oauth, ops, people_api, portal
 from numguard.adapters.web.errors import http_error, numguard_error, validation_error
 from numguard.adapters.web.logs import configure
 from numguard.adapters.web.middleware import CorrelatorAndMetrics
@@ -74,6 +74,14 @@ def create_app(container: Container | None = None) -> FastAPI:
             {"name": "CAMARA Number Recycling", "description": "CAMARA Number Recycling v0.2"},
             {"name": "Checks", "description": "Native checks: tri-state and every encoding"},
             {"name": "Carrier reporting", "description": "Lifecycle events from carriers"},
+            {
+                "name": "Bindings",
+                "description": "Platforms report bindings, answer unbind requests",
+            },
+            {
+                "name": "Lookups (一证通查)",
+                "description": "People: lookup, 焕新, cancellation plan",
+            },
             {"name": "OAuth 2.0", "description": "Client credentials"},
             {"name": "Operations", "description": "Health, readiness, metrics"},
         ],
@@ -87,6 +95,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     # The hot CAMARA check is served by a plain route in front of the documented one.
     app.router.routes.insert(0, _LabelledRoute(camara.PATH, camara.check_fast, methods=["POST"]))
     app.include_router(native.router)
+    app.include_router(people_api.router)
     app.include_router(oauth.router)
     app.include_router(ops.router)
     portal.install(app)  # the people's pages at / and /portal/...

@@ -42,7 +42,13 @@ def error_response(status: int, code: str, message: str, **headers: str) -> Resp
 
 
 def camara_code(error: NumguardError) -> str:
-    """CAMARA names some codes differently from the internal ones."""
+    """CAMARA names some codes differently from the internal ones.
+
+    Errors of the people's and platforms' APIs that a client must tell apart (a wrong SMS
+    code, an expired one) set ``keep_code = True`` and keep their own code.
+    """
+    if getattr(error, "keep_code", False):
+        return error.code
     if error.kind is ErrorKind.INVALID:
         return "INVALID_ARGUMENT"
     if error.kind is ErrorKind.OUT_OF_RANGE:

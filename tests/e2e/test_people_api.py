@@ -1,0 +1,473 @@
+"""The bindings API, 一证通查 lookups, 焕新 and the cancellation check, over HTTP.
+
+The world: +8613800138000 was held by ID_A (2023-02-01 to its cancellation on 2024-01-01),
+released, and reissued to ID_B on 2024-05-01. A bank and a chat app each hold one account bound
+by the previous holder and one bound by the current holder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from numguard.adapters.notify.unbind_webhook import HttpUnbindNotifier
+from tests.conftest import FrozenClock
+from tests.e2e.conftest import ID_A, ID_B, Api, ev, make_api
+
+NUMBER = "+8613800138000"
+OTHER = "+8613900139000"
+OLD_REFS = ("acct-prev-holder-1", "wxid_previous_77")
+NEW_REFS = ("acct-new-holder-9", "wxid_current_55")
+
+
+class World:
+    """The API plus platform credentials and the SMS file."""
+
+    def __init__(self, api: Api, sms: Path) -> None:
+        self.api = api
+        self.http = api.http
+        self.sms = sms
+        self.webhooks: list[dict[str, Any]] = []
+        container = api.container
+        now = api.clock()
+        container.bindings.add_platform(
+            "BANK", "Example Bank", category="FINANCIAL", webhook_url="https://bank.test/unbind"
+        )
+        container.bindings.add_platform("CHAT", "Chat App", category="SOCIAL")
+        bank, bank_secret = container.clients.add_client(
+            "bank-bindings", "platform", platform="BANK", now=now
+        )
+        chat, chat_secret = container.clients.add_client(
+            "chat-bindings", "platform", platform="CHAT", now=now
+        )
+        self.bank = (bank.client_id, bank_secret)
+        self.chat = (chat.client_id, chat_secret)
+
+        def hook(request: httpx.Request) -> httpx.Response:
+            self.webhooks.append(json.loads(request.content))
+            return httpx.Response(204)
+
+        container.bindings.notifier = HttpUnbindNotifier(
+            transport=httpx.MockTransport(hook), sleep=lambda _s: None
+        )
+        api.report(
+            [
+                ev("a1", "ASSIGNED", "2023-02-01", holder=ID_A),
+                ev("a2", "CANCELLED", "2024-01-01"),
+                ev("a3", "RELEASED", "2024-04-01"),
+                ev("b1", "ASSIGNED", "2024-05-01", holder=ID_B),
+                ev("c1", "ASSIGNED", "2024-02-01", OTHER, holder=ID_B),
+            ]
+        )
+        self.put(
+            self.bank,
+            [
+                binding(OLD_REFS[0], "2023-03-01", "2023-12-20"),
+                binding(NEW_REFS[0], "2024-06-01", "2026-11-01"),
+            ],
+        )
+        self.put(
+            self.chat,
+            [
+                binding(OLD_REFS[1], "2023-05-05", "2023-12-30"),
+                binding(NEW_REFS[1], "2024-07-01", "2025-01-01"),
+            ],
+        )
+
+    def put(self, who: tuple[str, str], items: list[dict[str, Any]]) -> dict[str, Any]:
+        response = self.http.put(
+            "/v1/bindings", json={"bindings": items}, headers=self.api.bearer(who)
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def last_code(self, number: str = NUMBER) -> str:
+        lines = [json.loads(x) for x in self.sms.read_text("utf-8").splitlines() if x]
+        texts = [m["text"] for m in lines if m["to"] == number]
+        found = re.search(r"\b(\d{6})\b", texts[-1])
+        assert found is not None
+        return found.group(1)
+
+    def start(self, **body: str) -> httpx.Response:
+        return self.http.post("/v1/lookups", json={"phoneNumber": NUMBER, **body})
+
+    def session(self, **body: str) -> tuple[str, dict[str, str]]:
+        started = self.start(**body)
+        assert started.status_code == 202, started.text
+        lookup = started.json()["lookupId"]
+        verified = self.http.post(f"/v1/lookups/{lookup}/verify", json={"code": self.last_code()})
+        assert verified.status_code == 200, verified.text
+        return lookup, {"Authorization": f"Bearer {verified.json()['sessionToken']}"}
+
+
+def binding(
+    ref: str, bound: str, active: str | None = None, number: str = NUMBER
+) -> dict[str, Any]:
+    item: dict[str, Any] = {"accountRef": ref, "phoneNumber": number, "boundAt": bound}
+    if active:
+        item["lastActiveAt"] = active
+    return item
+
+
+def _world(url: str, tmp_path: Path, clock: FrozenClock) -> Iterator[World]:
+    sms = tmp_path / "sms.jsonl"
+    env = {"NUMGUARD_SMS_GATEWAY": "file", "NUMGUARD_SMS_FILE": str(sms)}
+    for api in make_api(url, tmp_path, clock, **env):
+        yield World(api, sms)
+
+
+@pytest.fixture
+def world(tmp_path: Path, clock: FrozenClock) -> Iterator[World]:
+    """On SQLite."""
+    yield from _world(f"sqlite:///{tmp_path}/people.db", tmp_path, clock)
+
+
+@pytest.fixture
+def world_on_both(database_url: str, tmp_path: Path, clock: FrozenClock) -> Iterator[World]:
+    """On SQLite and PostgreSQL."""
+    yield from _world(database_url, tmp_path, clock)
+
+
+# bindings -------------------------------------------------------------------------------------
+
+
+def test_put_is_idempotent_with_a_result_per_item(world_on_both: World) -> None:
+    w = world_on_both
+    again = w.put(
+        w.bank,
+        [
+            binding(NEW_REFS[0], "2024-06-01", "2026-11-01"),  # same as stored
+            binding(NEW_REFS[0] + "x", "2024-06-02"),
+            binding("bad", "2024-06-02", number="12"),
+            binding(NEW_REFS[0] + "x", "2024-06-02"),
+            {"accountRef": "c", "phoneNumber": NUMBER, "boundAt": "2024-13-01"},
+            {"accountRef": "d", "phoneNumber": NUMBER, "boundAt": "2024-01-01", "category": "X"},
+        ],
+    )
+    assert [r["outcome"] for r in again["results"]] == [
+        "unchanged",
+        "created",
+        "rejected",
+        "rejected",
+        "rejected",
+        "rejected",
+    ]
+    codes = [r.get("code") for r in again["results"]]
+    assert codes[2:] == [
+        "INVALID_PHONE_NUMBER",
+        "DUPLICATE_IN_BATCH",
+        "INVALID_DATE",
+        "INVALID_CATEGORY",
+    ]
+    assert (again["created"], again["unchanged"], again["rejected"]) == (1, 1, 4)
+    changed = w.put(w.bank, [binding(NEW_REFS[0], "2024-06-01", "2026-11-20")])
+    assert changed["updated"] == 1
+
+
+def test_a_platform_sees_and_changes_only_its_own_bindings(world_on_both: World) -> None:
+    w = world_on_both
+    chat = w.api.bearer(w.chat)
+    seen = w.http.get("/v1/bindings", params={"phoneNumber": NUMBER}, headers=chat).json()
+    assert {b["accountRef"] for b in seen["bindings"]} == {OLD_REFS[1], NEW_REFS[1]}
+
+    # Deleting the bank's binding from the chat app's client is a no-op on the bank's data.
+    gone = w.http.request(
+        "DELETE",
+        "/v1/bindings",
+        json={"bindings": [{"accountRef": NEW_REFS[0], "phoneNumber": NUMBER}]},
+        headers=chat,
+    ).json()
+    assert gone["results"][0]["outcome"] == "absent"
+    # Writing the same account reference makes the chat app's own binding, not the bank's.
+    w.put(w.chat, [binding(NEW_REFS[0], "2020-01-01")])
+    bank = w.http.get(
+        "/v1/bindings", params={"phoneNumber": NUMBER}, headers=w.api.bearer(w.bank)
+    ).json()
+    mine = {b["accountRef"]: b for b in bank["bindings"]}
+    assert set(mine) == {OLD_REFS[0], NEW_REFS[0]}
+    assert mine[NEW_REFS[0]]["boundAt"] == "2024-06-01"
+
+
+def test_clients_without_a_platform_cannot_report_bindings(world: World) -> None:
+    response = world.http.put(
+        "/v1/bindings",
+        json={"bindings": [binding("x", "2024-01-01")]},
+        headers=world.api.bearer(world.api.platform),
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "NOT_A_PLATFORM_CLIENT"
+    assert world.http.put("/v1/bindings", json={"bindings": []}).status_code == 401
+
+
+def test_delete_removes_and_repeating_it_is_a_no_op(world: World) -> None:
+    body = {"bindings": [{"accountRef": NEW_REFS[0], "phoneNumber": "138 0013 8000"}]}
+    bank = world.api.bearer(world.bank)
+    first = world.http.request("DELETE", "/v1/bindings", json=body, headers=bank).json()
+    second = world.http.request("DELETE", "/v1/bindings", json=body, headers=bank).json()
+    assert (first["deleted"], second["deleted"], second["absent"]) == (1, 0, 1)
+
+
+# lookups --------------------------------------------------------------------------------------
+
+
+def test_matching_and_non_matching_ids_get_the_same_answer_until_the_code(
+    world_on_both: World, clock: FrozenClock
+) -> None:
+    w = world_on_both
+    right = w.start(idSuffix=ID_B[-6:])
+    clock.now += timedelta(days=1, seconds=1)
+    wrong = w.start(idSuffix="99999X")
+    assert right.status_code == wrong.status_code == 202
+    assert right.headers.keys() == wrong.headers.keys()
+    shape_right = right.content.replace(right.json()["lookupId"].encode(), b"ID")
+    shape_wrong = wrong.content.replace(wrong.json()["lookupId"].encode(), b"ID")
+    shape_wrong = shape_wrong.replace(
+        wrong.json()["codeExpiresAt"].encode(), right.json()["codeExpiresAt"].encode()
+    )
+    assert shape_right == shape_wrong
+    assert len(w.sms.read_text().splitlines()) == 2  # the phone got a code both times
+
+    # Only after the code does the answer differ, and the mismatch says nothing more.
+    code = w.last_code()
+    token = w.http.post(f"/v1/lookups/{wrong.json()['lookupId']}/verify", json={"code": code})
+    assert token.status_code == 200
+    headers = {"Authorization": f"Bearer {token.json()['sessionToken']}"}
+    result = w.http.get(f"/v1/lookups/{wrong.json()['lookupId']}", headers=headers).json()
+    assert result["matched"] is False
+    assert result["accounts"]["categories"] == []
+    assert result["accounts"]["tenureStart"] is None
+    renew = w.http.post(f"/v1/lookups/{wrong.json()['lookupId']}/renewal", headers=headers)
+    assert renew.status_code == 403
+
+
+def test_five_wrong_codes_lock_the_lookup(world_on_both: World) -> None:
+    w = world_on_both
+    lookup = w.start(idSuffix=ID_B[-6:]).json()["lookupId"]
+    good = w.last_code()
+    bad = f"{(int(good) + 1) % 1_000_000:06d}"
+    answers = [w.http.post(f"/v1/lookups/{lookup}/verify", json={"code": bad}) for _ in range(5)]
+    assert [a.status_code for a in answers] == [400, 400, 400, 400, 403]
+    assert [a.json()["code"] for a in answers[:4]] == ["INVALID_CODE"] * 4
+    assert answers[4].json()["code"] == "CODE_LOCKED"
+    late = w.http.post(f"/v1/lookups/{lookup}/verify", json={"code": good})
+    assert (late.status_code, late.json()["code"]) == (403, "CODE_LOCKED")
+
+
+def test_a_code_is_single_use_and_expires(world: World, clock: FrozenClock) -> None:
+    lookup = world.start(idSuffix=ID_B[-6:]).json()["lookupId"]
+    code = world.last_code()
+    clock.now += timedelta(minutes=10)
+    late = world.http.post(f"/v1/lookups/{lookup}/verify", json={"code": code})
+    assert (late.status_code, late.json()["code"]) == (400, "CODE_EXPIRED")
+
+    clock.now += timedelta(days=1)
+    lookup = world.start(idSuffix=ID_B[-6:]).json()["lookupId"]
+    code = world.last_code()
+    assert world.http.post(f"/v1/lookups/{lookup}/verify", json={"code": code}).status_code == 200
+    again = world.http.post(f"/v1/lookups/{lookup}/verify", json={"code": code})
+    assert (again.status_code, again.json()["code"]) == (400, "CODE_EXPIRED")
+
+
+def test_a_second_lookup_within_24_hours_is_refused(
+    world_on_both: World, clock: FrozenClock
+) -> None:
+    w = world_on_both
+    assert w.start(idSuffix=ID_B[-6:]).status_code == 202
+    clock.now += timedelta(hours=23)
+    refused = w.start(idSuffix=ID_B[-6:])
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "LOOKUP_TOO_SOON"
+    assert int(refused.headers["Retry-After"]) == 3600
+    assert len(w.sms.read_text().splitlines()) == 1  # no second code was sent
+    clock.now += timedelta(hours=1, seconds=1)
+    assert w.start(idSuffix=ID_B[-6:]).status_code == 202
+
+
+def test_session_tokens_are_checked(world: World, clock: FrozenClock) -> None:
+    lookup, headers = world.session(idSuffix=ID_B[-6:])
+    assert world.http.get(f"/v1/lookups/{lookup}", headers=headers).status_code == 200
+    forged = {"Authorization": headers["Authorization"][:-2] + "AA"}
+    assert world.http.get(f"/v1/lookups/{lookup}", headers=forged).status_code == 401
+    assert world.http.get("/v1/lookups/lk_other", headers=headers).status_code == 401
+    clock.now += timedelta(minutes=15)
+    expired = world.http.get(f"/v1/lookups/{lookup}", headers=headers)
+    assert (expired.status_code, expired.json()["code"]) == (401, "LOOKUP_SESSION_INVALID")
+
+
+def test_the_numbers_view_lists_the_numbers_under_the_full_id(world: World) -> None:
+    lookup, headers = world.session(idNumber=ID_B)
+    result = world.http.get(f"/v1/lookups/{lookup}", headers=headers).json()
+    assert result["kind"] == "1.0"
+    numbers = result["numbers"]
+    assert numbers["matched"] is True
+    assert [c["carrier"] for c in numbers["carriers"]] == ["CMCC"]
+    assert {n["phoneNumber"] for n in numbers["carriers"][0]["numbers"]} == {
+        "138****8000",
+        "139****9000",
+    }
+
+
+# what the new holder sees -----------------------------------------------------------------------
+
+
+def test_the_previous_holders_data_never_reaches_the_new_holder(world_on_both: World) -> None:
+    w = world_on_both
+    lookup, headers = w.session(idSuffix=ID_B[-6:])
+    result = w.http.get(f"/v1/lookups/{lookup}", headers=headers)
+    renewal = w.http.post(f"/v1/lookups/{lookup}/renewal", headers=headers)
+    requests = w.http.get(f"/v1/lookups/{lookup}/unbind-requests", headers=headers)
+    plan = w.http.get(f"/v1/lookups/{lookup}/plan", headers=headers)
+    plan_csv = w.http.get(f"/v1/lookups/{lookup}/plan", params={"format": "csv"}, headers=headers)
+    answers = [result, renewal, requests, plan, plan_csv]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 200]
+    text = "\n".join(a.text for a in answers)
+    forbidden = [
+        *OLD_REFS,  # account references of the previous holder, unmasked
+        "2023-03-01",
+        "2023-05-05",  # when they were bound
+        "2023-12-20",
+        "2023-12-30",  # when they were last used
+        "2024-01-01",  # when the previous tenure was cancelled
+        "2023-02-01",  # when it started
+        "1101",  # any part of a masked ID number
+        ID_A[-6:],
+        ID_A,
+    ]
+    for value in forbidden:
+        assert value not in text, value
+    accounts = result.json()["accounts"]
+    assert accounts["boundBeforeYou"] == 2
+    before = [
+        a
+        for c in accounts["categories"]
+        for p in c["platforms"]
+        for a in p["accounts"]
+        if a["tenure"] == "BEFORE"
+    ]
+    assert {a["account"] for a in before} == {"ac****-1", "wx****77"}
+    assert all(a["boundAt"] is None and a["lastActiveAt"] is None for a in before)
+    assert [c["category"] for c in accounts["categories"]] == ["FINANCIAL", "SOCIAL"]
+
+
+def test_renewal_sends_one_request_per_platform_and_platforms_resolve_them(
+    world_on_both: World, clock: FrozenClock
+) -> None:
+    w = world_on_both
+    lookup, headers = w.session(idSuffix=ID_B[-6:])
+    made = w.http.post(f"/v1/lookups/{lookup}/renewal", headers=headers).json()
+    assert {r["platform"] for r in made["created"]} == {"BANK", "CHAT"}
+    assert {r["delivery"] for r in made["created"]} == {"delivered", "no-webhook"}
+    # The webhook carries the number, the tenure start and the platform's old accounts only.
+    assert len(w.webhooks) == 1
+    hook = w.webhooks[0]
+    assert set(hook) == {"requestId", "phoneNumber", "tenureStart", "accountRefs"}
+    assert (hook["phoneNumber"], hook["tenureStart"]) == (NUMBER, "2024-05-01")
+    assert hook["accountRefs"] == [OLD_REFS[0]]
+
+    again = w.http.post(f"/v1/lookups/{lookup}/renewal", headers=headers).json()
+    assert again["created"] == []
+    assert len(again["alreadyPending"]) == 2
+
+    # The chat app cannot touch the bank's request; the bank confirms, the chat app rejects.
+    bank_request = hook["requestId"]
+    chat = w.api.bearer(w.chat)
+    stolen = w.http.post(f"/v1/unbind-requests/{bank_request}/confirm", headers=chat)
+    assert (stolen.status_code, stolen.json()["code"]) == (404, "UNBIND_REQUEST_NOT_FOUND")
+    confirmed = w.http.post(
+        f"/v1/unbind-requests/{bank_request}/confirm", headers=w.api.bearer(w.bank)
+    )
+    assert confirmed.json()["status"] == "done"
+    chat_requests = w.http.get("/v1/unbind-requests", headers=chat).json()["requests"]
+    assert [r["accountRefs"] for r in chat_requests] == [[OLD_REFS[1]]]
+    rejected = w.http.post(
+        f"/v1/unbind-requests/{chat_requests[0]['requestId']}/reject",
+        json={"reason": "the owner logged in with a password this week"},
+        headers=chat,
+    )
+    assert rejected.json()["status"] == "rejected"
+    closed = w.http.post(
+        f"/v1/unbind-requests/{chat_requests[0]['requestId']}/confirm", headers=chat
+    )
+    assert (closed.status_code, closed.json()["code"]) == (409, "UNBIND_REQUEST_CLOSED")
+
+    mine = w.http.get(f"/v1/lookups/{lookup}/unbind-requests", headers=headers).json()
+    statuses = {r["platform"]: (r["status"], r["reason"]) for r in mine["requests"]}
+    assert statuses == {
+        "BANK": ("done", None),
+        "CHAT": ("rejected", "the owner logged in with a password this week"),
+    }
+    # Confirming removed the bank's pre-tenure binding, and only that one.
+    bank = w.http.get(
+        "/v1/bindings", params={"phoneNumber": NUMBER}, headers=w.api.bearer(w.bank)
+    ).json()
+    assert [b["accountRef"] for b in bank["bindings"]] == [NEW_REFS[0]]
+
+
+def test_a_request_is_overdue_after_five_working_days(world: World, clock: FrozenClock) -> None:
+    lookup, headers = world.session(idSuffix=ID_B[-6:])  # Saturday 2026-11-28
+    made = world.http.post(f"/v1/lookups/{lookup}/renewal", headers=headers).json()
+    assert {r["dueOn"] for r in made["created"]} == {"2026-12-04"}  # Mon..Fri
+    clock.now += timedelta(days=6, minutes=-5)  # Friday 2026-12-04, still due
+    assert world_statuses(world) == {"pending"}
+    clock.now += timedelta(days=1)
+    assert world_statuses(world) == {"overdue"}
+
+
+def world_statuses(world: World) -> set[str]:
+    chat = world.api.bearer(world.chat)
+    requests = world.http.get("/v1/unbind-requests", headers=chat).json()["requests"]
+    return {r["status"] for r in requests}
+
+
+# the cancellation check -----------------------------------------------------------------------
+
+
+def test_the_carrier_gets_the_holders_plan_in_order(world_on_both: World) -> None:
+    w = world_on_both
+    carrier = w.api.bearer(w.api.carrier)
+    response = w.http.post(f"/v1/numbers/{NUMBER}/cancellation-check", headers=carrier)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["tenureStart"] == "2024-05-01"
+    assert body["summary"] == [
+        {"category": "FINANCIAL", "accounts": 1, "platforms": 1},
+        {"category": "SOCIAL", "accounts": 1, "platforms": 1},
+    ]
+    steps = body["plan"]["steps"]
+    assert [(s["platform"], s["action"], s["reason"]) for s in steps] == [
+        ("BANK", "UNBIND", "IN_USE"),
+        ("CHAT", "CLOSE_ACCOUNT", "DORMANT"),  # unused since 2025-01-01: close it
+    ]
+    assert not any(ref in response.text for ref in OLD_REFS + NEW_REFS)
+
+    csv_answer = w.http.post(
+        f"/v1/numbers/{NUMBER}/cancellation-check",
+        headers=carrier | {"Accept": "text/csv"},
+    )
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    lines = csv_answer.text.splitlines()
+    assert lines[0].startswith("position,category,platform")
+    assert lines[1].split(",")[:3] == ["1", "FINANCIAL", "BANK"]
+
+
+def test_only_the_carrier_holding_the_number_may_check_it(world: World) -> None:
+    container = world.api.container
+    other, secret = container.clients.add_client(
+        "unicom", "carrier", carrier="CUCC", now=world.api.clock()
+    )
+    denied = world.http.post(
+        f"/v1/numbers/{NUMBER}/cancellation-check",
+        headers=world.api.bearer((other.client_id, secret)),
+    )
+    assert (denied.status_code, denied.json()["code"]) == (403, "NUMBER_NOT_HELD_BY_CARRIER")
+    platform = world.http.post(
+        f"/v1/numbers/{NUMBER}/cancellation-check", headers=world.api.bearer(world.bank)
+    )
+    assert platform.status_code == 403
