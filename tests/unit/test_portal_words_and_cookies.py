@@ -25,6 +25,7 @@ def test_translate_fills_placeholders_in_the_chosen_language() -> None:
         "That code is not right. You can try 3 more times."
     )
     assert "3" in translate("zh-CN", "error.code_wrong", left=3)
+    assert "48" in translate("en", "error.too_soon", hours=48, minutes=10)
 
 
 @pytest.mark.parametrize(

@@ -71,9 +71,9 @@ ZH: dict[str, str] = {
     "field.id_number": "身份证号码",
     "field.id_number.hint": "18 位，最后一位可以是 X。我们只保存它的加密摘要。",
     "field.code": "短信验证码",
-    "field.code.hint": "6 位数字，10 分钟内有效",
+    "field.code.hint": "6 位数字，{minutes} 分钟内有效",
     "lookup.submit": "获取验证码",
-    "lookup.privacy": "每个号码 24 小时内只能查询一次。",
+    "lookup.privacy": "每个号码 {hours} 小时内只能查询一次。",
     "code.title": "输入短信验证码",
     "code.sent": "如果信息无误，验证码已发送到 {phone}。",
     "code.submit": "验证",
@@ -84,9 +84,9 @@ ZH: dict[str, str] = {
     "error.id_number_invalid": "请输入完整的 18 位身份证号码，最后一位可以是 X。",
     "error.code_format": "验证码是 6 位数字。",
     "error.code_wrong": "验证码不正确。你还可以再试 {left} 次。",
-    "error.code_locked": "验证码输错的次数太多，这次查询已锁定。请 24 小时后再查询。",
-    "error.code_expired": "验证码已过期（有效期 10 分钟），或已经用过。请重新开始查询。",
-    "error.too_soon": "这个号码 24 小时内已经查询过一次。请明天再试。",
+    "error.code_locked": "验证码输错的次数太多，这次查询已锁定。请 {hours} 小时后再查询。",
+    "error.code_expired": "验证码已过期（有效期 {minutes} 分钟），或已经用过。请重新开始查询。",
+    "error.too_soon": "这个号码 {hours} 小时内已经查询过一次。请稍后再试。",
     "error.session": "你的查询已结束或已过期。为了保护你的信息，请重新验证。",
     "error.csrf": "页面已过期，请重新提交表单。",
     "error.unavailable": "短信暂时发送不出去。请稍后再试。",
@@ -156,7 +156,7 @@ ZH: dict[str, str] = {
     "reason.NEVER_USED": "绑定后从未使用",
     "results.nomatch": (
         "这个身份证号码与这个号码当前机主的登记信息不符，所以这里没有可以显示的内容。"
-        "如果你确实是机主，请检查输入的身份证号码，24 小时后再查询。"
+        "如果你确实是机主，请检查输入的身份证号码，{hours} 小时后再查询。"
     ),
     "results.request": "解绑请求：{status}",
     "requests.count": "{accounts} 个账户",
@@ -237,9 +237,9 @@ EN: dict[str, str] = {
     "field.id_number": "ID number",
     "field.id_number.hint": "18 characters; the last may be X. We keep only a keyed digest of it.",
     "field.code": "SMS code",
-    "field.code.hint": "6 digits, valid for 10 minutes",
+    "field.code.hint": "6 digits, valid for {minutes} minutes",
     "lookup.submit": "Send me a code",
-    "lookup.privacy": "Each number can be looked up once every 24 hours.",
+    "lookup.privacy": "Each number can be looked up once every {hours} hours.",
     "code.title": "Enter the SMS code",
     "code.sent": "If the details are right, a code has been sent to {phone}.",
     "code.submit": "Verify",
@@ -255,13 +255,14 @@ EN: dict[str, str] = {
     "error.code_format": "The code is 6 digits.",
     "error.code_wrong": "That code is not right. You can try {left} more times.",
     "error.code_locked": (
-        "Too many wrong codes: this lookup is locked. Please try again in 24 hours."
+        "Too many wrong codes: this lookup is locked. Please try again in {hours} hours."
     ),
     "error.code_expired": (
-        "The code has expired (it is valid for 10 minutes) or was already used. Please start again."
+        "The code has expired (it is valid for {minutes} minutes) or was already used. "
+        "Please start again."
     ),
     "error.too_soon": (
-        "This number was already looked up in the last 24 hours. Please try again tomorrow."
+        "This number was already looked up in the last {hours} hours. Please try again later."
     ),
     "error.session": "Your lookup has ended or expired. To protect you, please verify again.",
     "error.csrf": "This page has expired. Please submit the form again.",
@@ -336,7 +337,8 @@ EN: dict[str, str] = {
     "reason.NEVER_USED": "Never used since it was bound",
     "results.nomatch": (
         "This ID does not match the records of the number's current holder, so there is nothing "
-        "to show. If you do hold this number, check the ID you entered and try again in 24 hours."
+        "to show. If you do hold this number, check the ID you entered and try again in {hours} "
+        "hours."
     ),
     "results.request": "Unbind request: {status}",
     "requests.count": "{accounts} accounts",

@@ -73,12 +73,14 @@ class Visit:
     fresh_csrf: bool
     now: int
     signers: dict[str, cookies.Signer]
+    limits: dict[str, object] = field(default_factory=dict)
+    """Configured numbers the words mention: ``hours`` between lookups, code ``minutes``."""
     set_cookies: list[tuple[str, str, int]] = field(default_factory=list)
     clear_cookies: list[str] = field(default_factory=list)
 
     def t(self, key: str, **values: object) -> str:
         """Translate *key* into this visit's language."""
-        return translate(self.lang, key, **values)
+        return translate(self.lang, key, **{**self.limits, **values})
 
     def error(self, field_id: str | None, key: str, **values: object) -> FieldError:
         """A message for a person in this visit's language."""
@@ -177,6 +179,7 @@ def visit(request: Request) -> Visit:
     existing = request.cookies.get(cookies.CSRF_COOKIE)
     fresh = signers["csrf"].unsign(existing, now=now) is None
     token = cookies.new_csrf_token(signers["csrf"], now) if fresh else str(existing)
+    hours = settings.lookup_interval_hours
     return Visit(
         request,
         lang,
@@ -185,4 +188,8 @@ def visit(request: Request) -> Visit:
         fresh_csrf=fresh,
         now=now,
         signers=signers,
+        limits={
+            "hours": int(hours) if float(hours).is_integer() else hours,
+            "minutes": max(1, settings.lookup_code_ttl_seconds // 60),
+        },
     )

@@ -262,7 +262,9 @@ async def code_submit(request: Request) -> Response:
         v.forget(PENDING_COOKIE)
         return _code_page(v, kind, masked, [v.error(None, "error.code_expired")], 400)
     v.forget(PENDING_COOKIE)
-    seconds = max(1, int(session.expires_at.timestamp()) - v.now)
+    # The cookie lives as long as the service's session (measured on the service's clock).
+    left = session.expires_at - container_of(request).now()
+    seconds = max(1, int(left.total_seconds()))
     v.keep("session", SESSION_COOKIE, f"{kind} {session.token}", seconds)
     if kind == "accounts" and session.kind is LookupKind.NUMBERS:
         kind = "numbers"
