@@ -72,10 +72,16 @@ _db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 _carrier_app = typer.Typer(help="Reporting carriers and their number ranges.", no_args_is_help=True)
 _client_app = typer.Typer(help="API clients (carriers, platforms, admins).", no_args_is_help=True)
 _token_app = typer.Typer(help="Access tokens made by the operator.", no_args_is_help=True)
+_platform_app = typer.Typer(
+    help="Platforms that report bindings and receive unbind requests.", no_args_is_help=True
+)
+_bindings_app = typer.Typer(help="Bindings reported by platforms.", no_args_is_help=True)
 app.add_typer(_db_app, name="db")
 app.add_typer(_carrier_app, name="carrier")
 app.add_typer(_client_app, name="client")
 app.add_typer(_token_app, name="token")
+app.add_typer(_platform_app, name="platform")
+app.add_typer(_bindings_app, name="bindings")
 register_simulate(app)
 register_reconcile(app)
 
@@ -381,17 +387,20 @@ def client_add(
     carrier: Annotated[
         str | None, typer.Option(help="The carrier a carrier client reports for.")
     ] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option(help="The registered platform a platform client reports bindings for."),
+    ] = None,
 ) -> None:
     """Add an API client; its secret is printed once and never stored in clear."""
     with opened() as container:
         record, secret = container.clients.add_client(
-            name, role.strip().lower(), carrier=carrier, now=container.now()
+            name, role.strip().lower(), carrier=carrier, platform=platform, now=container.now()
         )
     typer.echo(f"client_id:     {record.client_id}")
     typer.echo(f"client_secret: {secret}")
-    typer.echo(
-        f"role:          {record.role.value}" + (f" ({record.carrier})" if record.carrier else "")
-    )
+    owner = record.carrier or record.platform
+    typer.echo(f"role:          {record.role.value}" + (f" ({owner})" if owner else ""))
     typer.echo(f"scopes:        {' '.join(sorted(record.scopes))}")
     typer.echo("Keep the secret now: numguard stores only a hash of it and cannot show it again.")
 
@@ -415,6 +424,100 @@ def token_issue(
         f"[dim]{issued.token_type} token for {e164}, scope {issued.scope}, "
         f"expires in {issued.expires_in} s[/dim]"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# platforms and bindings
+
+
+@_platform_app.command("add")
+@cli_errors
+def platform_add(
+    code: Annotated[str, typer.Argument(help="Platform code, e.g. EXAMPLEBANK.")],
+    name: Annotated[str, typer.Option(help="Display name people see, e.g. 示例银行.")],
+    category: Annotated[str, typer.Option(help="FINANCIAL, SOCIAL, COMMERCE, LIFESTYLE or OTHER.")],
+    webhook: Annotated[
+        str | None, typer.Option(help="URL that receives unbind requests (POST JSON).")
+    ] = None,
+    contact: Annotated[str | None, typer.Option(help="Who to call about this platform.")] = None,
+) -> None:
+    """Register a platform, or update its name, category, webhook and contact."""
+    with opened() as container:
+        record = container.bindings.add_platform(
+            code, name, category=category, webhook_url=webhook, contact=contact
+        )
+    console.print(
+        f"platform {record.code} ({record.name}): {record.category.value}, "
+        f"webhook {record.webhook_url or 'none'}"
+    )
+    console.print(f"its client: numguard client add NAME --role platform --platform {record.code}")
+
+
+@_platform_app.command("list")
+@cli_errors
+def platform_list() -> None:
+    """The registered platforms."""
+    with opened() as container:
+        found = container.bindings.list_platforms()
+    table = Table("code", "name", "category", "webhook", "contact")
+    for p in found:
+        table.add_row(p.code, p.name, p.category.value, p.webhook_url or "", p.contact or "")
+    console.print(table)
+
+
+@_bindings_app.command("import")
+@cli_errors
+def bindings_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Snapshot: CSV (accountRef,phoneNumber,category,boundAt,lastActiveAt) "
+            "or NDJSON (.ndjson, .jsonl)."
+        ),
+    ],
+    platform: Annotated[str, typer.Option(help="The platform whose snapshot this is.")],
+) -> None:
+    """Replace a platform's bindings with a full snapshot (bindings it lacks are removed).
+
+    Streamed in one transaction: a bad record rejects the whole file and nothing changes;
+    importing the same file again changes nothing.
+    """
+    from numguard.services.bindings import read_snapshot  # noqa: PLC0415
+
+    if not file.is_file():
+        raise InvalidInput(f"no such file: {file}")
+    suffix = file.suffix.lower()
+    if suffix == ".csv":
+        fmt: Any = "csv"
+    elif suffix in (".ndjson", ".jsonl"):
+        fmt = "ndjson"
+    else:
+        raise InvalidInput("the snapshot is a .csv, .ndjson or .jsonl file")
+    started = time.perf_counter()
+    with opened() as container:
+        code = container.bindings.platform(platform).code
+        with _progress() as progress:
+            task = progress.add_task("importing", total=file.stat().st_size, detail="")
+
+            def chunks() -> Iterator[bytes]:
+                with file.open("rb") as handle:
+                    while block := handle.read(1 << 20):
+                        yield block
+                        progress.advance(task, len(block))
+
+            summary = container.bindings.import_snapshot(
+                code, read_snapshot(chunks(), fmt), client_id="cli"
+            )
+    seconds = time.perf_counter() - started
+    table = Table(show_header=False, box=None)
+    table.add_row("platform", code)
+    table.add_row("records", f"{summary.records:,}")
+    table.add_row("created", f"{summary.created:,}")
+    table.add_row("updated", f"{summary.updated:,}")
+    table.add_row("unchanged", f"{summary.unchanged:,}")
+    table.add_row("removed", f"{summary.removed:,}")
+    table.add_row("time", f"{seconds:.1f} s ({summary.records / max(seconds, 1e-9):,.0f} rows/s)")
+    console.print(table)
 
 
 # --------------------------------------------------------------------------------------------

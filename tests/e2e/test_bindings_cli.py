@@ -1,0 +1,126 @@
+"""`numguard platform` and `numguard bindings import`, run as an operator would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from numguard.adapters.storage.tables import bindings
+from numguard.bootstrap import build
+from numguard.settings import load_settings
+from tests.e2e.test_cli import Cli
+
+HEADER = "accountRef,phoneNumber,category,boundAt,lastActiveAt\n"
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+def refs(cli: Cli, platform: str) -> set[tuple[str, str]]:
+    container = build(load_settings(cli.env))
+    try:
+        with container.engine.connect() as conn:
+            rows = conn.execute(bindings.select().where(bindings.c.platform == platform)).fetchall()
+        return {(r.account_ref, r.phone_number) for r in rows}
+    finally:
+        container.close()
+
+
+def test_a_platform_and_its_client(cli: Cli) -> None:
+    added = cli.ok(
+        "platform",
+        "add",
+        "bank",
+        "--name",
+        "示例银行",
+        "--category",
+        "financial",
+        "--webhook",
+        "https://bank.example/unbind",
+    )
+    assert "platform BANK (示例银行): FINANCIAL" in added.stdout
+    client = cli.ok("client", "add", "bank api", "--role", "platform", "--platform", "BANK")
+    assert "role:          platform (BANK)" in client.stdout
+    unknown = cli("client", "add", "x", "--role", "platform", "--platform", "NOPE")
+    assert unknown.exit_code == 2
+    assert unknown.stderr.strip() == "error: UNKNOWN_PLATFORM: platform NOPE is not registered"
+    bad = cli("platform", "add", "shop", "--name", "Shop", "--category", "GROCERIES")
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("error: INVALID_CATEGORY:")
+    assert "BANK" in cli.ok("platform", "list").stdout
+
+
+def test_a_snapshot_replaces_the_platforms_bindings_and_is_idempotent(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli.ok("platform", "add", "SHOP", "--name", "Shop", "--category", "COMMERCE")
+    cli.ok("platform", "add", "CHAT", "--name", "Chat", "--category", "SOCIAL")
+    other = tmp_path / "chat.ndjson"
+    other.write_text(
+        json.dumps({"accountRef": "c1", "phoneNumber": "+8613800138000", "boundAt": "2024-01-01"})
+        + "\n"
+    )
+    cli.ok("bindings", "import", str(other), "--platform", "CHAT")
+
+    first = tmp_path / "shop.csv"
+    first.write_text(
+        HEADER
+        + "u1,+8613800138000,,2024-01-01,2025-06-01\n"
+        + "u2,138 0013 8001,COMMERCE,2024-02-01,\n"
+        + "u3,+8613800138002,LIFESTYLE,2024-03-01,2024-03-05\n"
+    )
+    done = cli.ok("bindings", "import", str(first), "--platform", "shop")
+    assert _row(done.stdout, "created") == 3
+    again = cli.ok("bindings", "import", str(first), "--platform", "SHOP")
+    assert _row(again.stdout, "unchanged") == 3
+    assert _row(again.stdout, "created") == 0
+
+    second = tmp_path / "shop2.csv"
+    second.write_text(
+        HEADER + "u1,+8613800138000,,2024-01-01,2025-07-01\nu4,+8613800138004,,2024-05-01,\n"
+    )
+    replaced = cli.ok("bindings", "import", str(second), "--platform", "SHOP")
+    assert [_row(replaced.stdout, k) for k in ("created", "updated", "unchanged", "removed")] == [
+        1,
+        1,
+        0,
+        2,
+    ]
+    assert refs(cli, "SHOP") == {("u1", "+8613800138000"), ("u4", "+8613800138004")}
+    assert refs(cli, "CHAT") == {("c1", "+8613800138000")}  # another platform's are untouched
+
+
+def test_a_bad_record_rejects_the_whole_snapshot(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("platform", "add", "SHOP", "--name", "Shop", "--category", "COMMERCE")
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "u1,+8613800138000,,2024-01-01,\n")
+    cli.ok("bindings", "import", str(good), "--platform", "SHOP")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "u2,+8613800138001,,2024-01-01,\nu3,not-a-number,,2024-01-01,\n")
+    result = cli("bindings", "import", str(bad), "--platform", "SHOP")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: INVALID_SNAPSHOT: record 2:")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert refs(cli, "SHOP") == {("u1", "+8613800138000")}  # nothing changed
+
+    twice = tmp_path / "twice.ndjson"
+    line = json.dumps(
+        {"accountRef": "u9", "phoneNumber": "+8613800138009", "boundAt": "2024-01-01"}
+    )
+    twice.write_text(line + "\n" + line + "\n")
+    dup = cli("bindings", "import", str(twice), "--platform", "SHOP")
+    assert (dup.exit_code, dup.stderr.split(":")[1].strip()) == (2, "INVALID_SNAPSHOT")
+    missing = cli("bindings", "import", str(good), "--platform", "NOPE")
+    assert (missing.exit_code, missing.stderr.split(":")[1].strip()) == (2, "UNKNOWN_PLATFORM")
+
+
+def _row(stdout: str, key: str) -> int:
+    for line in stdout.splitlines():
+        parts = line.split()
+        if parts and parts[0] == key:
+            return int(parts[1].replace(",", ""))
+    raise AssertionError(f"no {key} row in {stdout!r}")
