@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from numguard.adapters.storage.tables import bindings
+from numguard.adapters.web.app import create_app
 from numguard.bootstrap import build
 from numguard.settings import load_settings
 from tests.e2e.test_cli import Cli
@@ -124,3 +127,55 @@ def _row(stdout: str, key: str) -> int:
         if parts and parts[0] == key:
             return int(parts[1].replace(",", ""))
     raise AssertionError(f"no {key} row in {stdout!r}")
+
+
+def test_the_demo_walks_renewal_end_to_end_as_printed(
+    cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = cli.ok("demo", "--no-serve", "--numbers", "3000", "--port", "8124").stdout
+    found = re.search(r"look up (\+\d+) with ID suffix (\w{6}); the SMS code", out)
+    bank = re.search(r"BANK=\$\(curl .* -d client_id=(\S+) -d client_secret=(\S+) \|", out)
+    assert found, out
+    assert bank, out
+    phone, suffix = found.groups()
+    database = cli.folder / "var" / "demo" / "numguard-demo.db"
+    settings = load_settings({**cli.env, "NUMGUARD_DATABASE_URL": f"sqlite:///{database}"})
+    container = build(settings)
+    try:
+        with TestClient(create_app(container)) as http:
+            capsys.readouterr()
+            started = http.post("/v1/lookups", json={"phoneNumber": phone, "idSuffix": suffix})
+            assert started.status_code == 202
+            console = capsys.readouterr().err  # the console SMS sender prints the code
+            code = re.search(r"\[sms\] to \d{3}\*+\d{4}: .*?(\d{6})", console)
+            assert code, console
+            lookup = started.json()["lookupId"]
+            verified = http.post(f"/v1/lookups/{lookup}/verify", json={"code": code.group(1)})
+            session = {"Authorization": f"Bearer {verified.json()['sessionToken']}"}
+            result = http.get(f"/v1/lookups/{lookup}", headers=session).json()
+            assert result["matched"] is True
+            assert result["accounts"]["boundBeforeYou"] == 4
+            made = http.post(f"/v1/lookups/{lookup}/renewal", headers=session).json()
+            assert len(made["created"]) == 4
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": bank.group(1),
+                "client_secret": bank.group(2),
+            }
+            token = http.post("/oauth/token", data=form).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            pending = http.get("/v1/unbind-requests?status=pending", headers=headers).json()
+            (request,) = pending["requests"]
+            confirmed = http.post(
+                f"/v1/unbind-requests/{request['requestId']}/confirm", headers=headers
+            )
+            assert confirmed.json()["status"] == "done"
+            mine = http.get(f"/v1/lookups/{lookup}/unbind-requests", headers=session).json()
+            assert sorted(r["status"] for r in mine["requests"]) == [
+                "done",
+                "pending",
+                "pending",
+                "pending",
+            ]
+    finally:
+        container.close()

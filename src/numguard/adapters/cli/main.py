@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
@@ -565,6 +565,8 @@ def demo(
                 exit_code=1,
             )
         parties = _demo_clients(container)
+        people = _demo_people(container, world)
+        parties["bank"] = people.bank_client
         container.load_index()
         report = demo_report(folder / "simulation-report")
         _print_demo(
@@ -577,6 +579,7 @@ def demo(
             port=port,
             events=len(world.events),
         )
+        _print_demo_people(people, host=host, port=port)
         if serve_after:
             import uvicorn  # noqa: PLC0415
 
@@ -617,6 +620,72 @@ def _demo_clients(container: Container) -> dict[str, tuple[str, str]]:
         )
         made[key] = (record.client_id, secret)
     return made
+
+
+@dataclass(frozen=True)
+class _DemoPeople:
+    bindings: Any
+    bank_client: tuple[str, str]
+
+
+def _demo_people(container: Container, world: Any) -> _DemoPeople:
+    """Five platforms, bindings consistent with the world, and a client for the bank."""
+    from numguard.services.demo_bindings import DEMO_PLATFORMS, demo_bindings  # noqa: PLC0415
+
+    made = demo_bindings(world)
+    with _progress() as progress:
+        task = progress.add_task("bindings", total=made.total, detail="")
+        for platform in DEMO_PLATFORMS:
+            container.bindings.add_platform(
+                platform.code, platform.name, category=platform.category
+            )
+            records = made.records[platform.code]
+            container.bindings.import_snapshot(platform.code, records, client_id="demo")
+            progress.update(task, advance=len(records), detail=platform.code)
+    record, secret = container.clients.add_client(
+        "Demo bank (bindings)", Role.PLATFORM, platform=DEMO_PLATFORMS[0].code, now=container.now()
+    )
+    return _DemoPeople(made, (record.client_id, secret))
+
+
+def _print_demo_people(people: _DemoPeople, *, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    made = people.bindings
+    typer.echo(
+        f"\n3. 一证通查 and 焕新: {made.phone_number} was reissued on "
+        f"{made.tenure_start.isoformat()}; its previous holder left accounts behind."
+    )
+    typer.echo(
+        f"   In the portal: {base}/ , look up {made.phone_number} with ID suffix "
+        f"{made.id_suffix}; the SMS code is printed in this console ([sms] ...)."
+    )
+    body = f'{{"phoneNumber":"{made.phone_number}","idSuffix":"{made.id_suffix}"}}'
+    typer.echo("   Or through the API (LOOKUP_ID, CODE and SESSION from each answer):")
+    typer.echo(
+        f"   curl -s -X POST {base}/v1/lookups -H 'Content-Type: application/json' -d '{body}'"
+    )
+    typer.echo(
+        f"   curl -s -X POST {base}/v1/lookups/LOOKUP_ID/verify "
+        "-H 'Content-Type: application/json' -d '{\"code\":\"CODE\"}'"
+    )
+    typer.echo(f'   curl -s {base}/v1/lookups/LOOKUP_ID -H "Authorization: Bearer SESSION"')
+    typer.echo(
+        f'   curl -s -X POST {base}/v1/lookups/LOOKUP_ID/renewal -H "Authorization: Bearer SESSION"'
+    )
+    client_id, secret = people.bank_client
+    typer.echo("\n4. The bank confirms its unbind request (its client is 'bank' above):")
+    typer.echo(
+        f"   BANK=$(curl -s -X POST {base}/oauth/token -d grant_type=client_credentials "
+        f"-d client_id={client_id} -d client_secret={secret} | python3 -c "
+        "'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
+    )
+    typer.echo(
+        f'   curl -s "{base}/v1/unbind-requests?status=pending" -H "Authorization: Bearer $BANK"'
+    )
+    typer.echo(
+        f"   curl -s -X POST {base}/v1/unbind-requests/REQUEST_ID/confirm "
+        '-H "Authorization: Bearer $BANK"'
+    )
 
 
 def demo_app(container: Container, report: Path) -> Any:
