@@ -288,13 +288,20 @@ class Screens:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def take(self, page: Any, name: str, *, doc: str | None = None) -> Path:
-        """Screenshot *page*; *doc* names the copy under docs/img/ when those are wanted."""
+        """Screenshot *page*; *doc* names a copy under docs/img/ (NUMGUARD_DOC_SCREENSHOTS=1)."""
         self.count += 1
+        # Phone-screen friendly: nothing sticks out sideways.
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name} is {overflow}px wider than the screen"
         path = self.folder / f"{self.flow}-{self.count:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         if doc and os.environ.get("NUMGUARD_DOC_SCREENSHOTS") == "1":
+            # The README's copy is taken on a laptop-sized screen.
             DOC_SHOTS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, DOC_SHOTS / doc)
+            size = page.viewport_size
+            page.set_viewport_size({"width": 900, "height": 700})
+            page.screenshot(path=str(DOC_SHOTS / doc), full_page=True)
+            page.set_viewport_size(size)
         return path
 
 
