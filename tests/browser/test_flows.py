@@ -22,6 +22,7 @@ WORDS = {
         "renew": "发送解绑请求",
         "pending": "处理中",
         "done": "已解绑",
+        "rejected": "被拒绝",
         "refresh": "刷新",
         "wrong": "还可以再试 4 次",
         "close": "注销账户",
@@ -45,6 +46,7 @@ WORDS = {
         "renew": "Send unbind requests",
         "pending": "Pending",
         "done": "Done",
+        "rejected": "Rejected",
         "refresh": "Refresh",
         "wrong": "You can try 4 more times",
         "close": "Close the account",
@@ -136,12 +138,24 @@ def test_new_holder_looks_up_renews_and_follows_a_platform_confirming(
         "POST", f"/v1/unbind-requests/{mine_requests[0]['requestId']}/confirm", "BANK"
     )
     assert confirmed.status_code == 200, confirmed.text
+    pay = [
+        r
+        for r in portal.api("GET", "/v1/unbind-requests", "PAY").json()["requests"]
+        if r["phoneNumber"] == person.e164
+    ]
+    reason = "the account holder proved who they are at a branch"
+    rejected = portal.api(
+        "POST", f"/v1/unbind-requests/{pay[0]['requestId']}/reject", "PAY", json={"reason": reason}
+    )
+    assert rejected.status_code == 200, rejected.text
 
     page.get_by_role("link", name=words["refresh"]).click()
     done = page.locator(".tag.done")
     assert done.count() == 1
     assert done.inner_text() == words["done"]
-    assert page.locator(".tag.pending").count() == 2
+    assert page.locator(".tag.rejected").inner_text() == words["rejected"]
+    assert reason in page.locator("#requests").inner_text()
+    assert page.locator(".tag.pending").count() == 1
     screens.take(page, "requests-done")
 
 

@@ -230,3 +230,51 @@ def test_results_need_a_verified_session_and_logout_ends_it(
     assert 'ng_session=""' in _cookie_header(out, "ng_session")
     after = portal_api.http.get("/portal/accounts", follow_redirects=False)
     assert after.status_code == 303
+
+
+def test_renewal_from_the_portal_is_idempotent_and_turns_overdue(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    recycled = "+8613900139000"
+    for api in make_api(
+        f"sqlite:///{tmp_path}/renew.db",
+        tmp_path,
+        clock,
+        NUMGUARD_SMS_GATEWAY="file",
+        NUMGUARD_LOOKUP_SESSION_SECONDS="3000000",
+    ):
+        api.report(
+            [
+                ev("r1", "ASSIGNED", "2023-01-02", recycled, holder=OTHER_ID),
+                ev("r2", "CANCELLED", "2023-03-01", recycled),
+                ev("r3", "RELEASED", "2023-06-01", recycled),
+                ev("r4", "ASSIGNED", "2023-07-01", recycled, holder=NEW_ID),
+            ]
+        )
+        bindings = api.container.bindings
+        bindings.add_platform("BANK", "示例银行", category="FINANCIAL")
+        item = {
+            "accountRef": "previous-holder-01",
+            "phoneNumber": recycled,
+            "boundAt": "2023-02-01",
+        }
+        assert bindings.put("BANK", [item]).counts()["created"] == 1
+        _start(api, NEW_ID[-6:], phone=recycled)
+        _verify(api, _code(tmp_path))
+        page = api.http.get("/portal/accounts").text
+        assert "在你持有这个号码之前绑定" in page
+        assert "previous-holder-01" not in page
+        assert "2023-02-01" not in page
+
+        forged = api.http.post("/portal/renew", data={"csrf": "x"}, follow_redirects=False)
+        assert forged.status_code == 403
+        assert 'data-request="' not in api.http.get("/portal/requests").text
+        sent = api.http.post("/portal/renew", data={"csrf": _csrf(api)}, follow_redirects=False)
+        assert sent.headers["location"] == "/portal/requests?sent=1"
+        assert "处理中" in api.http.get("/portal/requests").text
+        again = api.http.post("/portal/renew", data={"csrf": _csrf(api)}, follow_redirects=False)
+        assert again.headers["location"] == "/portal/requests?sent=0"
+        assert api.http.get("/portal/requests").text.count('data-request="') == 1
+
+        api.clock.now += timedelta(days=10)
+        assert "已逾期" in api.http.get("/portal/requests").text
