@@ -95,6 +95,7 @@ def test_new_holder_looks_up_renews_and_follows_a_platform_confirming(
     wrong = "000000" if real != "000000" else "111111"
     page.get_by_label(words["code"]).fill(wrong)
     page.get_by_role("button", name=words["verify"]).click()
+    assert page.locator("#error-summary").evaluate("e => e === document.activeElement")
     error = page.locator("#code-error")
     assert words["wrong"] in error.inner_text()
     code_input = page.get_by_label(words["code"])

@@ -225,9 +225,12 @@ def test_results_need_a_verified_session_and_logout_ends_it(
     _start(portal_api, NEW_ID[-6:])
     _verify(portal_api, _code(tmp_path))
     assert portal_api.http.get("/portal/accounts").status_code == 200
-    out = portal_api.http.post("/portal/logout", data={"csrf": _csrf(portal_api)})
-    assert out.status_code == 200
+    out = portal_api.http.post(
+        "/portal/logout", data={"csrf": _csrf(portal_api)}, follow_redirects=False
+    )
+    assert (out.status_code, out.headers["location"]) == (303, "/?ended=1")
     assert 'ng_session=""' in _cookie_header(out, "ng_session")
+    assert "验证信息已清除" in portal_api.http.get(out.headers["location"]).text
     after = portal_api.http.get("/portal/accounts", follow_redirects=False)
     assert after.status_code == 303
 

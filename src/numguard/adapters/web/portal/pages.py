@@ -108,10 +108,11 @@ class Visit:
             return None
         return values
 
-    def lang_switch_url(self) -> str:
-        """The current page in the other language (GET pages keep their query)."""
+    def lang_switch_url(self, keep: dict[str, str] | None = None) -> str:
+        """The current page in the other language (its query kept, or *keep* instead)."""
         other = next(lang for lang in LANGS if lang != self.lang)
-        query = dict(self.request.query_params)
+        query = dict(self.request.query_params) if keep is None else dict(keep)
+        query.pop("again", None)
         query["lang"] = other
         return f"{self.request.url.path}?{urlencode(query)}"
 

@@ -121,7 +121,14 @@ async def home(request: Request) -> Response:
         ("accounts", "renew"),
         ("plan", "plan"),
     )
-    return v.page("home.html", "home", cards=cards, session_active=_session(v) is not None)
+    notice = v.t("logout.done") if request.query_params.get("ended") else None
+    return v.page(
+        "home.html",
+        "home",
+        cards=cards,
+        notice=notice,
+        session_active=_session(v) is not None and not notice,
+    )
 
 
 def _lookup_page(
@@ -137,6 +144,7 @@ def _lookup_page(
         errors=errors,
         form_action="/portal/lookup",
         session_active=_session(v) is not None,
+        lang_switch_url=v.lang_switch_url({"kind": kind}),
     )
 
 
@@ -492,14 +500,7 @@ async def logout(request: Request) -> Response:
         return csrf_failed(v)
     v.forget(SESSION_COOKIE)
     v.forget(PENDING_COOKIE)
-    return v.page(
-        "message.html",
-        "home",
-        title=v.t("nav.logout"),
-        text=v.t("logout.done"),
-        next_url="/",
-        next_label=v.t("nav.home"),
-    )
+    return v.redirect("/?ended=1")
 
 
 @router.get("/portal/{rest:path}")
