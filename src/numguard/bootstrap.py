@@ -6,23 +6,32 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from numguard.adapters.notify.unbind_webhook import HttpUnbindNotifier
+from numguard.adapters.notify.webhooks import AesGcmSecretBox, HttpxWebhookTransport
 from numguard.adapters.sms.gateways import sms_from_settings
 from numguard.adapters.storage.audit_store import SqlAuditStore
 from numguard.adapters.storage.client_store import SqlClientStore
 from numguard.adapters.storage.db import make_engine, upgrade
+from numguard.adapters.storage.notification_store import SqlNotificationStore, SqlOutbox
 from numguard.adapters.storage.people_store import SqlBindingStore, SqlLookupStore
 from numguard.adapters.storage.registry_store import SqlRegistryStore
+from numguard.domain.notification import DeliverySchedule
 from numguard.services.audit import AuditTrail, NumberHasher
 from numguard.services.auth import ClientService, RateLimiter
 from numguard.services.bindings import BindingService
 from numguard.services.checks import CheckService
 from numguard.services.index import AnswerIndex
+from numguard.services.notifications import (
+    DeliveryWorker,
+    SubscriptionService,
+    WebhookTransport,
+)
 from numguard.services.people import PeopleService
 from numguard.services.registry import RegistryService
 from numguard.settings import Settings, load_settings
@@ -57,6 +66,49 @@ class Container:
     _refresher: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     ready: threading.Event = field(default_factory=threading.Event, repr=False)
+    notifications: SubscriptionService = field(init=False, repr=False)
+    _worker: threading.Thread | None = field(default=None, repr=False)
+    _worker_stop: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def delivery_worker(
+        self, transport: WebhookTransport | None = None, **options: Any
+    ) -> DeliveryWorker:
+        """A webhook delivery worker on this container's database and clock (*options*
+        override :class:`DeliveryWorker` fields, e.g. ``schedule`` in tests)."""
+        s = self.settings
+        return DeliveryWorker(
+            self.notifications.store,
+            self.notifications.box,
+            transport or HttpxWebhookTransport(timeout=s.webhook_timeout_seconds),
+            self.now,
+            self.today,
+            s.event_source,
+            **{
+                "schedule": DeliverySchedule(
+                    base=s.webhook_backoff_seconds,
+                    max_delay=s.webhook_backoff_max_seconds,
+                    window=s.webhook_retry_hours * 3600,
+                ),
+                "reissue_days": s.notify_reissue_days,
+                "lease": timedelta(seconds=max(60.0, 3 * s.webhook_timeout_seconds)),
+                **options,
+            },
+        )
+
+    def start_worker(self) -> None:
+        """Run a delivery worker in a thread of this process (``serve --worker``, the demo)."""
+        if self._worker is not None:
+            return
+        worker = self.delivery_worker()
+        self._worker_stop.clear()
+        self._worker = threading.Thread(
+            target=worker.run,
+            args=(self._worker_stop,),
+            kwargs={"idle_seconds": self.settings.worker_poll_seconds},
+            name="numguard-webhooks",
+            daemon=True,
+        )
+        self._worker.start()
 
     def load_index(self) -> None:
         """Fill the answer index from storage (start-up)."""
@@ -91,6 +143,10 @@ class Container:
     def close(self) -> None:
         """Stop background work, flush the audit log, release connections."""
         self._stop.set()
+        self._worker_stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=15)
+            self._worker = None
         if self._refresher is not None:
             self._refresher.join(timeout=5)
             self._refresher = None
@@ -196,5 +252,15 @@ def build(
         bindings,
         people,
         lookup_limiter,
+    )
+    retry_window = timedelta(hours=settings.webhook_retry_hours)
+    outbox = SqlOutbox(clock, retry_window)
+    registry.on_batch_written(outbox.after_batch)
+    bindings.on_unbind_requested(outbox.after_unbind_requests)
+    container.notifications = SubscriptionService(
+        SqlNotificationStore(engine),
+        AesGcmSecretBox(settings.webhook_secret_key),
+        clock,
+        retry_window,
     )
     return container

@@ -50,6 +50,14 @@ class Settings:
     unbind_webhook_timeout_seconds: float = 5.0
     unbind_webhook_retries: int = 1
     plan_dormant_days: int = 365
+    notify_reissue_days: int = 7
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_hours: float = 24.0
+    webhook_backoff_seconds: float = 5.0
+    webhook_backoff_max_seconds: float = 7200.0
+    worker_poll_seconds: float = 1.0
+    serve_worker: bool = False
+    event_source: str = "urn:numguard:registry"
 
     def derive_key(self, purpose: str) -> bytes:
         """A separate key per purpose (ID hashing, number hashing, token signing)."""
@@ -69,6 +77,11 @@ class Settings:
     def lookup_key(self) -> bytes:
         """Key of the HMAC that replaces SMS codes of lookups."""
         return self.derive_key("numguard/lookup-code")
+
+    @property
+    def webhook_secret_key(self) -> bytes:
+        """AES-256 key that encrypts webhook signing secrets at rest."""
+        return self.derive_key("numguard/webhook-secrets")
 
     @property
     def token_key(self) -> bytes:
@@ -154,4 +167,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         unbind_webhook_timeout_seconds=_number(env, "NUMGUARD_UNBIND_WEBHOOK_TIMEOUT_SECONDS", 5.0),
         unbind_webhook_retries=int(_number(env, "NUMGUARD_UNBIND_WEBHOOK_RETRIES", 1)),
         plan_dormant_days=int(_number(env, "NUMGUARD_PLAN_DORMANT_DAYS", 365)),
+        notify_reissue_days=int(_number(env, "NUMGUARD_NOTIFY_REISSUE_DAYS", 7)),
+        webhook_timeout_seconds=max(0.1, _number(env, "NUMGUARD_WEBHOOK_TIMEOUT_SECONDS", 10.0)),
+        webhook_retry_hours=_number(env, "NUMGUARD_WEBHOOK_RETRY_HOURS", 24.0),
+        webhook_backoff_seconds=_number(env, "NUMGUARD_WEBHOOK_BACKOFF_SECONDS", 5.0),
+        webhook_backoff_max_seconds=_number(env, "NUMGUARD_WEBHOOK_BACKOFF_MAX_SECONDS", 7200.0),
+        worker_poll_seconds=max(0.01, _number(env, "NUMGUARD_WORKER_POLL_SECONDS", 1.0)),
+        serve_worker=env.get("NUMGUARD_SERVE_WORKER", "").lower() in ("1", "true", "yes"),
+        event_source=env.get("NUMGUARD_EVENT_SOURCE") or "urn:numguard:registry",
     )

@@ -36,6 +36,8 @@ from numguard.services.ports import (
 )
 
 StateListener = Callable[[Iterable[NumberState]], None]
+BatchHook = Callable[[RegistryTransaction, ChangeSet], None]
+"""Runs inside a batch's write transaction, after its change set is written."""
 
 
 class UnknownCarrier(InvalidInput):
@@ -73,7 +75,13 @@ class RegistryService:
         self.default_region = default_region
         self.today = today
         self._listeners: list[StateListener] = []
+        self._batch_hooks: list[BatchHook] = []
         self.coverage = CoverageMap(store.carriers())
+
+    def on_batch_written(self, hook: BatchHook) -> None:
+        """Run *hook* inside every write transaction, after the change set is written: what it
+        writes (an outbox) commits or rolls back with the batch."""
+        self._batch_hooks.append(hook)
 
     def on_states_changed(self, listener: StateListener) -> None:
         """Call *listener* with the new states after every committed write."""
@@ -174,6 +182,8 @@ class RegistryService:
             changes = batch.change_set()
             if changes.events:
                 tx.write(changes)
+                for hook in self._batch_hooks:
+                    hook(tx, changes)
         changed = [s.state for s in changes.states.values()]
         if changed:
             for listener in self._listeners:

@@ -13,7 +13,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from numguard import __version__
-from numguard.adapters.web import camara, native, oauth, ops, people_api, portal
+from numguard.adapters.web import camara, native, notifications, oauth, ops, people_api, portal
 from numguard.adapters.web.errors import http_error, numguard_error, validation_error
 from numguard.adapters.web.logs import configure
 from numguard.adapters.web.middleware import CorrelatorAndMetrics
@@ -57,6 +57,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         if not current.ready.is_set():
             await run_in_threadpool(current.load_index)
         current.start_background()
+        if current.settings.serve_worker:
+            current.start_worker()  # webhook deliveries in this process (the demo)
         try:
             yield
         finally:
@@ -82,6 +84,10 @@ def create_app(container: Container | None = None) -> FastAPI:
                 "name": "Lookups (一证通查)",
                 "description": "People: lookup, 焕新, cancellation plan",
             },
+            {
+                "name": "Notifications",
+                "description": "Signed CloudEvents webhooks: subscriptions, deliveries, replay",
+            },
             {"name": "OAuth 2.0", "description": "Client credentials"},
             {"name": "Operations", "description": "Health, readiness, metrics"},
         ],
@@ -96,6 +102,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.router.routes.insert(0, _LabelledRoute(camara.PATH, camara.check_fast, methods=["POST"]))
     app.include_router(native.router)
     app.include_router(people_api.router)
+    app.include_router(notifications.router)
     app.include_router(oauth.router)
     app.include_router(ops.router)
     portal.install(app)  # the people's pages at / and /portal/...

@@ -1,0 +1,72 @@
+"""Webhook delivery adapters: AES-GCM for signing secrets at rest, and the httpx transport."""
+
+from __future__ import annotations
+
+import os
+
+import httpx
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from numguard import __version__
+from numguard.services.notifications import TransportError
+
+_NONCE = 12
+_VERSION = b"\x01"
+
+
+class AesGcmSecretBox:
+    """AES-256-GCM with a random 96-bit nonce; the subscription id is the associated data, so a
+    sealed secret copied onto another subscription's row does not open.
+
+    Stored form: ``0x01 || nonce || ciphertext+tag``. The key comes from the server secret
+    (``Settings.webhook_secret_key``): changing ``NUMGUARD_SECRET_KEY`` makes existing
+    subscriptions unusable (they must subscribe again).
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ValueError("AES-256 needs a 32-byte key")
+        self._aead = AESGCM(key)
+
+    def seal(self, plaintext: bytes, context: bytes) -> bytes:
+        """Encrypt and authenticate *plaintext* bound to *context*."""
+        nonce = os.urandom(_NONCE)
+        return _VERSION + nonce + self._aead.encrypt(nonce, plaintext, context)
+
+    def open(self, sealed: bytes, context: bytes) -> bytes:
+        """Decrypt; ValueError when altered, foreign or sealed under another key."""
+        if len(sealed) < 1 + _NONCE + 16 or sealed[:1] != _VERSION:
+            raise ValueError("not a sealed secret")
+        try:
+            return self._aead.decrypt(sealed[1 : 1 + _NONCE], sealed[1 + _NONCE :], context)
+        except InvalidTag as exc:
+            raise ValueError("the sealed secret does not open with this key") from exc
+
+
+class HttpxWebhookTransport:
+    """POSTs with httpx: connect/read timeouts, no redirects (a 3xx is a failed attempt), one
+    pooled client shared by the worker's threads."""
+
+    def __init__(
+        self, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            transport=transport,
+            follow_redirects=False,
+            headers={"user-agent": f"numguard-webhooks/{__version__}"},
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        )
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """The HTTP status of the answer; :class:`TransportError` when there is none."""
+        try:
+            response = self._client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}"[:300]) from exc
+        return response.status_code
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
