@@ -23,6 +23,8 @@ WORDS = {
         "pending": "处理中",
         "done": "已解绑",
         "rejected": "被拒绝",
+        "to_accounts": "查看这个号码绑定的账户",
+        "no_accounts": "没有平台报告绑定在这个号码上的账户。",
         "refresh": "刷新",
         "wrong": "还可以再试 4 次",
         "close": "注销账户",
@@ -47,6 +49,8 @@ WORDS = {
         "pending": "Pending",
         "done": "Done",
         "rejected": "Rejected",
+        "to_accounts": "See the accounts bound to this number",
+        "no_accounts": "No platform reports an account bound to this number.",
         "refresh": "Refresh",
         "wrong": "You can try 4 more times",
         "close": "Close the account",
@@ -175,6 +179,11 @@ def test_numbers_under_my_id(portal: Portal, page: Any, lang: str, screens: Scre
     assert person.e164[3:] not in page.content()
     assert page.locator(".tag.ACTIVE").first.inner_text() == words["in_use"]
     screens.take(page, "numbers")
+    # A full-ID lookup opens the 2.0 view of the number too.
+    page.get_by_role("link", name=words["to_accounts"]).click()
+    page.wait_for_url("**/portal/accounts")
+    assert page.locator(".tag.during").count() == 0
+    assert words["no_accounts"] in page.content()
 
 
 def test_cancellation_plan_ticks_prints_and_downloads(
