@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from numguard.adapters.cli.reconcile import register as register_reconcile
 from numguard.adapters.cli.simulate import DEMO_REPORT_POPULATION, demo_report
 from numguard.adapters.cli.simulate import register as register_simulate
+from numguard.adapters.cli.worker import register as register_worker
 from numguard.bootstrap import Container, build
 from numguard.domain.phone import parse_phone_number
 from numguard.errors import InvalidInput, NumguardError
@@ -84,6 +85,7 @@ app.add_typer(_platform_app, name="platform")
 app.add_typer(_bindings_app, name="bindings")
 register_simulate(app)
 register_reconcile(app)
+register_worker(app)
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,10 +158,16 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    worker: Annotated[
+        bool,
+        typer.Option("--worker", help="Also deliver webhooks in each server process."),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (uvicorn with uvloop and httptools; OpenAPI at /docs)."""
     import uvicorn  # noqa: PLC0415  only this command needs the server
 
+    if worker:  # the app factory of every server process reads it
+        os.environ["NUMGUARD_SERVE_WORKER"] = "1"
     settings = load_settings()
     with opened(settings):  # migrate once here, not in every worker
         pass
@@ -544,7 +552,7 @@ def demo(
     database = folder / "numguard-demo.db"
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    settings = replace(settings, database_url=f"sqlite:///{database}")
+    settings = replace(settings, database_url=f"sqlite:///{database}", serve_worker=True)
     container = build(settings)
     try:
         with console.status(f"generating {numbers:,} numbers' lifecycles over two years"):
