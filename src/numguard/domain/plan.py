@@ -94,14 +94,21 @@ def build_plan(
 ) -> CancellationPlan:
     """The ordered plan for *bindings* of *phone_number* as of *today*.
 
-    Order: category (financial first), then most recently active first, then platform and
-    account reference (so equal inputs give equal plans whatever order they come in).
+    Order: category (financial first), then most recently active first, then platform, account
+    reference, number and binding date (so equal inputs give equal plans in any order).
     """
     if dormant_days < 0:
         raise ValueError("dormant_days must not be negative")
     ordered = sorted(
         bindings,
-        key=lambda b: (_RANK[b.category], -_last_seen(b).toordinal(), b.platform, b.account_ref),
+        key=lambda b: (
+            _RANK[b.category],
+            -_last_seen(b).toordinal(),
+            b.platform,
+            b.account_ref,
+            b.phone_number,
+            b.bound_at,
+        ),
     )
     steps = []
     for position, binding in enumerate(ordered, start=1):
