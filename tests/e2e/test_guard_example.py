@@ -14,7 +14,8 @@ from tests.e2e.live_registry import KEPT, RECYCLED, Registry, registry
 
 __all__ = ["registry"]  # the fixture, served once for this module
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "guard_login.py"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "guard_login.py"
 
 
 def login(registry: Registry, *args: str) -> str:
@@ -41,6 +42,12 @@ def test_the_example_is_twenty_lines_of_integration() -> None:
     code = EXAMPLE.read_text(encoding="utf-8")
     body = code[code.index("env = os.environ") : code.index('if __name__ == "__main__":')]
     assert len([line for line in body.splitlines() if line.strip()]) <= 20
+
+
+def test_the_readme_shows_the_example_as_it_is() -> None:
+    code = EXAMPLE.read_text(encoding="utf-8")
+    shown = code[code.index("import os") :]
+    assert f"```python\n{shown}```" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_the_current_holder_logs_in_to_their_own_account(registry: Registry) -> None:
