@@ -7,6 +7,8 @@ import csv
 import io
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import Person, Portal, Screens
 
 WORDS = {
@@ -99,9 +101,9 @@ def test_new_holder_looks_up_renews_and_follows_a_platform_confirming(
     wrong = "000000" if real != "000000" else "111111"
     page.get_by_label(words["code"]).fill(wrong)
     page.get_by_role("button", name=words["verify"]).click()
-    assert page.locator("#error-summary").evaluate("e => e === document.activeElement")
     error = page.locator("#code-error")
-    assert words["wrong"] in error.inner_text()
+    expect(error).to_contain_text(words["wrong"])
+    expect(page.locator("#error-summary")).to_be_focused()
     code_input = page.get_by_label(words["code"])
     assert code_input.get_attribute("aria-invalid") == "true"
     assert "code-error" in (code_input.get_attribute("aria-describedby") or "")
@@ -155,6 +157,7 @@ def test_new_holder_looks_up_renews_and_follows_a_platform_confirming(
     assert rejected.status_code == 200, rejected.text
 
     page.get_by_role("link", name=words["refresh"]).click()
+    page.wait_for_url("**/portal/requests")
     done = page.locator(".tag.done")
     assert done.count() == 1
     assert done.inner_text() == words["done"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import Portal, Screens
 
 TITLES = {
@@ -23,7 +25,7 @@ def test_home_speaks_the_browser_language_and_switches(
     screens.take(page, "home")
 
     page.locator("a.lang-switch").click()
-    assert page.locator("html").get_attribute("lang") == OTHER[lang]
+    expect(page.locator("html")).to_have_attribute("lang", OTHER[lang])
     assert page.get_by_role("heading", level=1).inner_text() == TITLES[OTHER[lang]]
     # The choice is remembered: a plain visit stays in the chosen language.
     page.goto(portal.url("/"))
@@ -39,7 +41,7 @@ def test_lookup_form_is_labelled_and_keyboard_usable(
     assert skip.evaluate("e => e === document.activeElement")
     assert skip.is_visible()
     page.get_by_role("link", name={"zh-CN": "一证通查", "en": "Look up"}[lang]).click()
-    assert page.url.endswith("/portal/lookup?kind=accounts")
+    page.wait_for_url("**/portal/lookup?kind=accounts")
     inputs = page.locator("form input:not([type=hidden])")
     assert inputs.count() == 2
     for i in range(inputs.count()):
@@ -54,6 +56,7 @@ def test_lookup_form_is_labelled_and_keyboard_usable(
     page.get_by_role(
         "link", name={"zh-CN": "名下的号码", "en": "Numbers under my ID"}[lang]
     ).click()
+    page.wait_for_url("**/portal/lookup?kind=numbers")
     label = {"zh-CN": "身份证号码", "en": "ID number"}[lang]
     assert page.get_by_label(label, exact=True).get_attribute("maxlength") == "18"
     screens.take(page, "lookup-start-numbers")
