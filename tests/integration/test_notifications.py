@@ -469,3 +469,28 @@ def test_deleted_or_expired_subscriptions_get_nothing(world: Container, clock: F
     world.registry.report([event("c1", "CANCELLED", "2024-02-25", BANK_NUMBER)], source="test")
     assert count(world, notification_events) == 0
     assert [s.sink for s in n.subscriptions("BANK")] == ["https://bank.example/b"]
+
+
+def test_only_real_changes_make_events(world: Container, clock: FrozenClock) -> None:
+    n = world.notifications
+    n.subscribe(
+        "BANK", "https://bank.example/hook", ["number.disconnected", "number.holder-changed"], None
+    )
+    fresh = "+8613800138009"
+    world.bindings.put(
+        "BANK", [{"accountRef": "acct-9", "phoneNumber": fresh, "boundAt": "2023-01-01"}]
+    )
+    world.registry.report(
+        [
+            event("f1", "ASSIGNED", "2024-01-01", fresh, ID_A),  # first tenure: not a change
+            event("x1", "ASSIGNED", "2024-01-01", BANK_NUMBER, ID_B),  # rejected: already held
+            event("p1", "RESTORED", "2024-01-02", MOVED_NUMBER),  # rejected: not cancelled
+        ],
+        source="test",
+    )
+    assert count(world, notification_events) == 0
+    cancel = [event("c1", "CANCELLED", "2024-02-25", BANK_NUMBER)]
+    world.registry.report(cancel, source="test")
+    world.registry.report(cancel, source="test")  # the same report again: a duplicate
+    assert count(world, notification_events) == 1
+    assert count(world, webhook_deliveries) == 1

@@ -86,6 +86,14 @@ class TooManySubscriptions(Forbidden):
     code = "TOO_MANY_SUBSCRIPTIONS"
 
 
+class InvalidSubscription(InvalidInput):
+    """A subscription's sink, types or expiry cannot be used (400, with its own code:
+    INVALID_SINK, INVALID_TYPES, INVALID_EXPIRY)."""
+
+    code = "INVALID_SUBSCRIPTION"
+    keep_code = True
+
+
 class DeliveryStatus(StrEnum):
     """Where a delivery stands."""
 
@@ -287,7 +295,7 @@ class NotificationStore(Protocol):
 def validate_sink(sink: object) -> str:
     """An absolute http(s) URL with a host, at most :data:`SINK_MAX` characters."""
     if not isinstance(sink, str) or not sink.strip():
-        raise InvalidInput("sink is an http(s) URL", code="INVALID_SINK")
+        raise InvalidSubscription("sink is an http(s) URL", code="INVALID_SINK")
     text = sink.strip()
     parts = urlsplit(text)
     if (
@@ -298,7 +306,7 @@ def validate_sink(sink: object) -> str:
         or parts.password
         or any(c.isspace() for c in text)
     ):
-        raise InvalidInput(
+        raise InvalidSubscription(
             f"sink must be an absolute http(s) URL without credentials, at most {SINK_MAX}"
             " characters",
             code="INVALID_SINK",
@@ -309,14 +317,16 @@ def validate_sink(sink: object) -> str:
 def parse_types(types: object) -> tuple[NotificationType, ...]:
     """A non-empty list of known type names (short or ``org.numguard.`` form), deduplicated."""
     if not isinstance(types, list | tuple) or not types:
-        raise InvalidInput("types is a non-empty list", code="INVALID_TYPES")
+        raise InvalidSubscription("types is a non-empty list", code="INVALID_TYPES")
     found: list[NotificationType] = []
     for item in types:
         name = item.removeprefix("org.numguard.") if isinstance(item, str) else None
         kind = NOTIFICATION_TYPES.get(name) if name is not None else None
         if kind is None:
             known = ", ".join(NOTIFICATION_TYPES)
-            raise InvalidInput(f"unknown type {item!r}; known: {known}", code="INVALID_TYPES")
+            raise InvalidSubscription(
+                f"unknown type {item!r}; known: {known}", code="INVALID_TYPES"
+            )
         if kind not in found:
             found.append(kind)
     return tuple(sorted(found, key=list(NotificationType).index))
@@ -346,9 +356,11 @@ class SubscriptionService:
         now = self.now()
         if expires_at is not None:
             if expires_at.tzinfo is None:
-                raise InvalidInput("expiresAt needs a time zone offset", code="INVALID_EXPIRY")
+                raise InvalidSubscription(
+                    "expiresAt needs a time zone offset", code="INVALID_EXPIRY"
+                )
             if expires_at <= now:
-                raise InvalidInput("expiresAt must be in the future", code="INVALID_EXPIRY")
+                raise InvalidSubscription("expiresAt must be in the future", code="INVALID_EXPIRY")
         if self.store.live_subscription_count(platform, now) >= MAX_SUBSCRIPTIONS:
             raise TooManySubscriptions(
                 f"a platform may have {MAX_SUBSCRIPTIONS} subscriptions; delete one first"
