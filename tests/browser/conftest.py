@@ -46,6 +46,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LANGS = ("zh-CN", "en")
+A11Y_CHECKS = (Path(__file__).parent / "a11y.js").read_text("utf-8")
 
 
 def _missing(reason: str) -> None:
@@ -293,6 +294,8 @@ class Screens:
         # Phone-screen friendly: nothing sticks out sideways.
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{name} is {overflow}px wider than the screen"
+        # Labels, language, one heading, and text contrast (WCAG AA).
+        assert page.evaluate(A11Y_CHECKS) == [], name
         path = self.folder / f"{self.flow}-{self.count:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         if doc and os.environ.get("NUMGUARD_DOC_SCREENSHOTS") == "1":
