@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from numguard.adapters.web.errors import STATUS_OF_KIND
 from numguard.adapters.web.portal.cookies import (
     PENDING_COOKIE,
     PENDING_SECONDS,
@@ -29,7 +30,7 @@ from numguard.adapters.web.security import container_of
 from numguard.domain.binding import TenureSide
 from numguard.domain.identity import InvalidIdNumber
 from numguard.domain.phone import InvalidPhoneNumber, MalformedPhoneNumber
-from numguard.errors import InvalidInput, Unavailable
+from numguard.errors import InvalidInput, NumguardError, Unavailable
 from numguard.services.people import (
     CodeExpired,
     CodeLocked,
@@ -194,6 +195,8 @@ async def lookup_submit(request: Request) -> Response:
             errors.append(v.error(None, "error.too_soon"))
         except Unavailable:
             errors.append(v.error(None, "error.unavailable"))
+        except NumguardError:
+            errors.append(v.error(None, "error.generic"))
         else:
             v.forget(SESSION_COOKIE)
             pending = f"{kind} {started.lookup_id} {started.phone_masked}"
@@ -296,6 +299,8 @@ async def _with_session(
         return _again(v, flow)
     except NoMatch:
         return _message(v, v.t("page.error"), v.t("results.nomatch"))
+    except NumguardError as exc:  # anything else the service refuses: said in words, not JSON
+        return _message(v, v.t("page.error"), v.t("error.generic"), status=STATUS_OF_KIND[exc.kind])
     return response
 
 
