@@ -53,6 +53,18 @@ def test_lookup_form_is_labelled_and_keyboard_usable(
     assert outline == "solid"
     screens.take(page, "lookup-start")
 
+    page.get_by_label({"zh-CN": "手机号码", "en": "Phone number"}[lang]).fill("12345")
+    page.keyboard.press("Enter")  # the form submits from the keyboard
+    phone_error = page.locator("#phone-error")
+    expect(phone_error).to_contain_text(
+        {"zh-CN": "这不是有效的手机号码", "en": "This is not a valid mobile number"}[lang]
+    )
+    expect(page.locator("#error-summary")).to_be_focused()
+    assert page.locator("#id_suffix-error").is_visible()  # the empty ID field is named too
+    page.locator("#error-summary a").first.click()
+    expect(page.locator("#phone")).to_be_focused()
+    screens.take(page, "lookup-errors")
+
     page.get_by_role(
         "link", name={"zh-CN": "名下的号码", "en": "Numbers under my ID"}[lang]
     ).click()

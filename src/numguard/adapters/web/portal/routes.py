@@ -29,7 +29,7 @@ from numguard.adapters.web.portal.pages import KINDS, FieldError, Visit, lookup_
 from numguard.adapters.web.security import container_of
 from numguard.domain.binding import TenureSide
 from numguard.domain.identity import InvalidIdNumber
-from numguard.domain.phone import InvalidPhoneNumber, MalformedPhoneNumber
+from numguard.domain.phone import InvalidPhoneNumber, MalformedPhoneNumber, parse_phone_number
 from numguard.errors import InvalidInput, NumguardError, Unavailable
 from numguard.services.people import (
     CodeExpired,
@@ -175,6 +175,12 @@ async def lookup_submit(request: Request) -> Response:
     errors: list[FieldError] = []
     if not phone:
         errors.append(v.error("phone", "error.phone_invalid"))
+    elif not claim:
+        # The service checks the phone first; with the ID missing, still say what the phone lacks.
+        try:
+            parse_phone_number(phone, container_of(request).settings.default_region)
+        except (MalformedPhoneNumber, InvalidPhoneNumber):
+            errors.append(v.error("phone", "error.phone_invalid"))
     if not claim:
         errors.append(v.error(id_field, f"error.{id_field}_invalid"))
     if not errors:
