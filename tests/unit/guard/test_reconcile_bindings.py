@@ -125,7 +125,7 @@ def test_factor_lists_accept_the_usual_separators_and_refuse_unknown_names() -> 
 
 
 def test_the_registrys_bulk_answer_is_read_row_by_row_in_order() -> None:
-    body = request_body([b"+8613800138000", b"12345", b"+8615000150000"], [b"2024-01-01"] * 3)
+    body = request_body(b"+8613800138000,2024-01-01\n12345,2024-01-01\n")
     assert body.splitlines()[1] == b"+8613800138000,2024-01-01"
     reply = parse_reply(
         b"phoneNumber,specifiedDate,recycled,reason,phoneNumberRecycled,fcc,vendorCode,errorCode,errorMessage\n"

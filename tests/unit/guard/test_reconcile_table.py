@@ -53,11 +53,15 @@ def midnight(day: date) -> datetime:
 
 def one_row(category: int, bound: date, last: date | None, mask: int) -> BindingsBlock:
     b = day_number(bound)
+    zero = np.zeros(1, np.int64)
     return BindingsBlock(
+        source=np.frombuffer(b"a", np.uint8),
         lines=np.array([2], np.int64),
-        accounts=[b"a"],
-        phones=[b"+8613800138000"],
-        dates=[bound.isoformat().encode()],
+        account_start=zero,
+        account_length=zero + 1,
+        phone_start=zero,
+        phone_length=zero + 1,
+        date_start=zero,
         category=np.array([category], np.int8),
         bound=np.array([b], np.int64),
         last=np.array([day_number(last) if last is not None else b], np.int64),

@@ -65,20 +65,15 @@ class BulkReply:
 class BulkChecker(Protocol):
     """Anything that answers a block of (phone, YYYY-MM-DD) pairs in order."""
 
-    def check(self, phones: list[bytes], dates: list[bytes]) -> BulkReply:
-        """Answer every pair; raise :class:`RegistryUnreachable` when there is no answer."""
+    def check(self, pairs: bytes, rows: int) -> BulkReply:
+        """Answer the *rows* ``phone,date`` lines of *pairs*; raise
+        :class:`RegistryUnreachable` when there is no answer."""
         ...
 
 
-def request_body(phones: list[bytes], dates: list[bytes]) -> bytes:
-    """The CSV body: a header, then ``phone,date`` lines (joined in C, no loop per row)."""
-    n = len(phones)
-    parts: list[bytes] = [b""] * (4 * n)
-    parts[0::4] = phones
-    parts[1::4] = [b","] * n
-    parts[2::4] = dates
-    parts[3::4] = [b"\n"] * n
-    return b"phoneNumber,specifiedDate\n" + b"".join(parts)
+def request_body(pairs: bytes) -> bytes:
+    """The CSV body: a header, then the ``phone,date`` lines."""
+    return b"phoneNumber,specifiedDate\n" + pairs
 
 
 _FIRST_LETTER = np.full(256, -2, np.int8)
@@ -238,20 +233,20 @@ class HttpBulkChecker:
             time.sleep(pause)
         raise RegistryUnreachable(f"no answer for {what} from {self.base_url}: {detail}")
 
-    def check(self, phones: list[bytes], dates: list[bytes]) -> BulkReply:
+    def check(self, pairs: bytes, rows: int) -> BulkReply:
         """Answer one block of pairs (see :class:`BulkChecker`)."""
-        body = request_body(phones, dates)
+        body = request_body(pairs)
         for fresh in (False, True):
             token = self._bearer(force=fresh)
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv"}
             reply = self._send(
-                BULK_PATH, what=f"a block of {len(phones):,} checks", content=body, headers=headers
+                BULK_PATH, what=f"a block of {rows:,} checks", content=body, headers=headers
             )
             if reply.status_code == 401 and not fresh:
                 continue
             if reply.status_code != 200:
                 raise RegistryRefused(f"the registry refused the bulk check ({_describe(reply)})")
-            return parse_reply(reply.content, len(phones))
+            return parse_reply(reply.content, rows)
         raise RegistryRefused("the registry refused a fresh token")  # pragma: no cover
 
 

@@ -21,7 +21,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from itertools import compress
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,7 +28,13 @@ import numpy as np
 import numpy.typing as npt
 
 from numguard.domain.guard import GuardRules, Policy
-from numguard.guard.reconcile.bindings import BLOCK_BYTES, BindingsBlock, Reject, iter_blocks
+from numguard.guard.reconcile.bindings import (
+    BLOCK_BYTES,
+    BindingsBlock,
+    Reject,
+    gather,
+    iter_blocks,
+)
 from numguard.guard.reconcile.registry import BulkChecker, BulkReply, RegistryUnreachable
 from numguard.guard.reconcile.table import (
     ACTIONS,
@@ -151,15 +156,27 @@ class ReconcileReport:
         }
 
 
-def _suffixes(table: DecisionTable) -> npt.NDArray[np.object_]:
-    """Per cell, the end of an actions row: ``,category,answer,action,reasons,factors\\n``."""
-    out = np.empty(CELLS, dtype=object)
-    for i, cell in enumerate(table.cells):
-        out[i] = (
-            f",{cell.category.value},{cell.outcome.value},{cell.action.value},"
-            f"{';'.join(cell.reasons)},{'|'.join(f.value for f in cell.login.factors)}\n"
-        ).encode()
-    return out
+@dataclass(frozen=True)
+class Suffixes:
+    """Per cell, the end of an actions row (``,category,answer,action,reasons,factors\\n``):
+    ``data[start[cell] : start[cell] + length[cell]]``."""
+
+    data: npt.NDArray[np.uint8]
+    start: npt.NDArray[np.int64]
+    length: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, table: DecisionTable) -> Suffixes:
+        """The endings of every cell of *table*."""
+        texts = [
+            (
+                f",{cell.category.value},{cell.outcome.value},{cell.action.value},"
+                f"{';'.join(cell.reasons)},{'|'.join(f.value for f in cell.login.factors)}\n"
+            ).encode()
+            for cell in table.cells
+        ]
+        length = np.array([len(t) for t in texts], np.int64)
+        return cls(np.frombuffer(b"".join(texts), np.uint8), np.cumsum(length) - length, length)
 
 
 def decide_block(
@@ -176,36 +193,37 @@ def day_number_of(day: date) -> int:
     return (day - date(1970, 1, 1)).days
 
 
-def render_actions(
-    block: BindingsBlock, cells: npt.NDArray[np.intp], suffixes: npt.NDArray[np.object_]
-) -> bytes:
-    """The actions rows of *block* (joined in C, no loop per row)."""
+def render_actions(block: BindingsBlock, cells: npt.NDArray[np.intp], suffixes: Suffixes) -> bytes:
+    """The actions rows of *block*, gathered from its bytes and the per-cell endings."""
     n = len(block)
-    parts: list[bytes] = [b""] * (6 * n)
-    parts[0::6] = block.lines.astype("S20").tolist()
-    parts[1::6] = [b","] * n
-    parts[2::6] = block.accounts
-    parts[3::6] = [b","] * n
-    parts[4::6] = block.phones
-    parts[5::6] = suffixes[cells].tolist()
-    return b"".join(parts)
-
-
-def _keep(block: BindingsBlock, keep: npt.NDArray[np.bool_]) -> BindingsBlock:
-    """The rows of *block* where *keep* is true (rejects stay with the block)."""
-    flags = keep.tolist()
-    return BindingsBlock(
-        lines=block.lines[keep],
-        accounts=list(compress(block.accounts, flags)),
-        phones=list(compress(block.phones, flags)),
-        dates=list(compress(block.dates, flags)),
-        category=block.category[keep],
-        bound=block.bound[keep],
-        last=block.last[keep],
-        factors=block.factors[keep],
-        rejects=block.rejects,
-        consumed=block.consumed,
+    if n == 0:
+        return b""
+    numbers = block.lines.astype("S20")
+    number_length = (numbers.view(np.uint8).reshape(n, 20) != 0).sum(axis=1)
+    numbers_at = len(block.source)
+    comma_at = numbers_at + 20 * n
+    suffixes_at = comma_at + 1
+    source = np.concatenate(
+        [block.source, numbers.view(np.uint8), np.frombuffer(b",", np.uint8), suffixes.data]
     )
+    comma = np.full(n, comma_at)
+    one = np.ones(n, np.int64)
+    starts = np.stack(
+        [
+            numbers_at + 20 * np.arange(n),
+            comma,
+            block.account_start,
+            comma,
+            block.phone_start,
+            suffixes_at + suffixes.start[cells],
+        ],
+        axis=1,
+    )
+    lengths = np.stack(
+        [number_length, one, block.account_length, one, block.phone_length, suffixes.length[cells]],
+        axis=1,
+    )
+    return gather(source, starts, lengths)
 
 
 @contextmanager
@@ -245,13 +263,13 @@ class _Sink:
     bad: IO[bytes]
     total: int
     progress: Progress | None
-    suffixes: npt.NDArray[np.object_] = field(init=False)
+    suffixes: Suffixes = field(init=False)
     counts: npt.NDArray[np.int64] = field(init=False)
     reject_codes: dict[str, int] = field(default_factory=dict)
     done_bytes: int = 0
 
     def __post_init__(self) -> None:
-        self.suffixes = _suffixes(self.table)
+        self.suffixes = Suffixes.of(self.table)
         self.counts = np.zeros(CELLS, np.int64)
         self.out.write((",".join(ACTIONS_COLUMNS) + "\n").encode())
         self.bad.write((",".join(REJECTS_COLUMNS) + "\n").encode())
@@ -263,11 +281,11 @@ class _Sink:
             outcome = np.full(len(block), UNREACHABLE, np.int8)
         elif reply.errors:
             rejected.extend(
-                Reject(int(block.lines[i]), block.accounts[i], block.phones[i], code, message)
+                Reject(int(block.lines[i]), *block.row(i), code, message)
                 for i, (code, message) in reply.errors.items()
             )
             keep = reply.outcome >= 0
-            block = _keep(block, keep)
+            block = block.take(keep)
             outcome = reply.outcome[keep]
         else:
             outcome = reply.outcome
@@ -322,7 +340,7 @@ def reconcile(
         if down.is_set() or not len(block):
             return None if down.is_set() else BulkReply(np.zeros(0, np.int8), {})
         try:
-            return checker.check(block.phones, block.dates)
+            return checker.check(block.check_pairs(), len(block))
         except RegistryUnreachable:
             if on_unreachable is OnUnreachable.FAIL:
                 raise
