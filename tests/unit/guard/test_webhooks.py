@@ -186,3 +186,20 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
     schedule = DeliverySchedule(base=5.0, factor=2.0, max_delay=60.0, jitter=0.5)
     assert [schedule.delay(n, 0.0) for n in (1, 2, 3, 4, 5, 6)] == [2.5, 5, 10, 20, 30, 30]
     assert [schedule.delay(n, 0.999999) for n in (1, 5)] == pytest.approx([5.0, 60.0])
+
+
+def test_the_sample_delivery_in_the_readme_verifies() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    block = readme.split("```http\n", 1)[1].split("```", 1)[0]
+    head, body = block.split("\n\n", 1)
+    headers = dict(line.split(": ", 1) for line in head.splitlines()[1:])
+    secret = readme.split("for the secret `", 1)[1].split("`", 1)[0]
+    at = datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
+    event = WebhookVerifier(secret, clock=lambda: at).verify(headers, body.strip().encode())
+    assert event.kind is NotificationType.NUMBER_REISSUE_PENDING
+    note = Notification(
+        event.id, NotificationType.NUMBER_REISSUE_PENDING, "+8613800138000", date(2026, 12, 8), at
+    )
+    assert (
+        event_body(note, "urn:numguard:registry") == body.strip().encode()
+    )  # as the code makes it
