@@ -494,3 +494,49 @@ def test_only_real_changes_make_events(world: Container, clock: FrozenClock) -> 
     world.registry.report(cancel, source="test")  # the same report again: a duplicate
     assert count(world, notification_events) == 1
     assert count(world, webhook_deliveries) == 1
+
+
+def test_the_in_process_worker_delivers_until_the_container_closes(
+    database_url: str, clock: FrozenClock, tmp_path: object
+) -> None:
+    settings = load_settings(
+        {
+            "NUMGUARD_DATABASE_URL": database_url,
+            "NUMGUARD_SECRET_KEY": SECRET,
+            "NUMGUARD_DATA_DIR": str(tmp_path),
+            "NUMGUARD_SERVE_WORKER": "1",
+            "NUMGUARD_WORKER_POLL_SECONDS": "0.05",
+        }
+    )
+    c = build(settings, clock=clock)
+    c.registry.add_carrier(
+        "CMCC", "中国移动", tracking_since=date(2023, 1, 1), prefixes=["+86138"], now=clock()
+    )
+    c.bindings.add_platform("BANK", "A bank", category="FINANCIAL")
+    c.bindings.put(
+        "BANK", [{"accountRef": "acct-1", "phoneNumber": BANK_NUMBER, "boundAt": "2023-11-01"}]
+    )
+    receiver = Receiver({}, clock)
+    receiver.start()
+    try:
+        made = c.notifications.subscribe(
+            "BANK", receiver.url("bank"), ["number.disconnected"], None
+        )
+        receiver.secrets["bank"] = made.secret
+        c.start_worker()
+        c.registry.report(
+            [
+                event("a1", "ASSIGNED", "2023-10-09", BANK_NUMBER, ID_A),
+                event("c1", "CANCELLED", "2024-02-25", BANK_NUMBER),
+            ],
+            source="test",
+        )
+        for _ in range(200):
+            if receiver.handled:
+                break
+            threading.Event().wait(0.05)
+        assert [e.phone_number for e in receiver.events("bank")] == [BANK_NUMBER]
+    finally:
+        c.close()
+        receiver.stop()
+    assert c._worker is None  # stopped and joined by close()
