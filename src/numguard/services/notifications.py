@@ -263,8 +263,9 @@ class NotificationStore(Protocol):
         """Lease up to *limit* due pending deliveries for *worker*."""
         ...
 
-    def finish(self, record: AttemptRecord) -> None:
-        """Store an attempt and move its delivery on (released from the lease)."""
+    def finish(self, records: Sequence[AttemptRecord]) -> None:
+        """Store attempts and move their deliveries on (released from the lease), in one
+        transaction."""
         ...
 
     def deliveries(
@@ -436,7 +437,9 @@ class DeliveryWorker:
     """Claims due deliveries, signs and sends them, and records every attempt.
 
     One :meth:`run_once` is a pass: the reissue-pending scheduler (at most every
-    ``schedule_every``), then up to ``batch`` due deliveries sent in parallel threads.
+    ``schedule_every``), then up to ``batch`` due deliveries sent in parallel threads, their
+    attempts stored together when all are done (a worker that dies mid-pass loses only those
+    outcomes: the leases run out and the deliveries are sent again, with the same event ids).
     :meth:`run` repeats passes until stopped.
     """
 
@@ -453,7 +456,6 @@ class DeliveryWorker:
     schedule_every: timedelta = timedelta(seconds=60)
     name: str = field(default_factory=worker_name)
     rand: Callable[[], float] = field(default=random.random)
-    on_attempt: Callable[[AttemptRecord, ClaimedDelivery], None] | None = None
     _last_schedule: datetime | None = field(default=None, repr=False)
 
     def schedule_pass(self) -> int:
@@ -479,8 +481,9 @@ class DeliveryWorker:
         if len(claimed) == 1:
             records = [self._deliver(claimed[0])]
         else:
-            with ThreadPoolExecutor(min(len(claimed), 8), "numguard-deliver") as pool:
+            with ThreadPoolExecutor(min(len(claimed), 64), "numguard-deliver") as pool:
                 records = list(pool.map(self._deliver, claimed))
+        self.store.finish(records)
         return PassResult(
             scheduled=scheduled,
             delivered=sum(1 for r in records if r.status is DeliveryStatus.DELIVERED),
@@ -529,7 +532,6 @@ class DeliveryWorker:
             status,
             next_at,
         )
-        self.store.finish(record)
         log.info(
             "webhook delivery %s attempt %d: %s",
             claimed.delivery_id,
@@ -543,8 +545,6 @@ class DeliveryWorker:
                 "duration_ms": duration,
             },
         )
-        if self.on_attempt is not None:
-            self.on_attempt(record, claimed)
         return record
 
     def run(self, stop: threading.Event, *, idle_seconds: float = 1.0) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Engine,
     bindparam,
     delete,
+    func,
     insert,
     select,
     text,
@@ -452,38 +453,59 @@ class SqlNotificationStore:
                 for r in rows
             ]
 
-    def finish(self, record: AttemptRecord) -> None:
-        """Store the attempt; move the delivery on if this worker still holds its lease."""
+    def finish(self, records: Sequence[AttemptRecord]) -> None:
+        """Store the attempts; move each delivery on if its worker still holds the lease."""
+        if not records:
+            return
         d = webhook_deliveries.c
         with self._begin() as conn:
             conn.execute(
-                insert(webhook_attempts).values(
-                    delivery_id=record.delivery_id,
-                    attempt=record.attempt,
-                    worker=record.worker[:64],
-                    started_at=_utc(record.started_at),
-                    duration_ms=record.duration_ms,
-                    status_code=record.status_code,
-                    error=record.error[:300] if record.error else None,
-                    outcome=str(record.status),
-                )
+                insert(webhook_attempts),
+                [
+                    {
+                        "delivery_id": r.delivery_id,
+                        "attempt": r.attempt,
+                        "worker": r.worker[:64],
+                        "started_at": _utc(r.started_at),
+                        "duration_ms": r.duration_ms,
+                        "status_code": r.status_code,
+                        "error": r.error[:300] if r.error else None,
+                        "outcome": str(r.status),
+                    }
+                    for r in records
+                ],
             )
-            values: dict[str, Any] = {
-                "status": str(record.status),
-                "attempts": record.attempt,
-                "lease_owner": None,
-                "lease_until": None,
-                "last_status_code": record.status_code,
-                "last_error": record.error[:300] if record.error else None,
-            }
-            if record.next_attempt_at is not None:
-                values["next_attempt_at"] = _utc(record.next_attempt_at)
-            if record.status is not DeliveryStatus.PENDING:
-                values["finished_at"] = _utc(record.started_at)
+            moved = update(webhook_deliveries).where(
+                d.id == bindparam("b_id"), d.lease_owner == bindparam("b_worker")
+            )
             conn.execute(
-                update(webhook_deliveries)
-                .where(d.id == record.delivery_id, d.lease_owner == record.worker)
-                .values(**values)
+                moved.values(
+                    status=bindparam("status"),
+                    attempts=bindparam("attempts"),
+                    lease_owner=None,
+                    lease_until=None,
+                    last_status_code=bindparam("code"),
+                    last_error=bindparam("error"),
+                    next_attempt_at=func.coalesce(
+                        bindparam("next_at", type_=DateTime(timezone=True)), d.next_attempt_at
+                    ),
+                    finished_at=bindparam("finished_at", type_=DateTime(timezone=True)),
+                ),
+                [
+                    {
+                        "b_id": r.delivery_id,
+                        "b_worker": r.worker,
+                        "status": str(r.status),
+                        "attempts": r.attempt,
+                        "code": r.status_code,
+                        "error": r.error[:300] if r.error else None,
+                        "next_at": _utc(r.next_attempt_at) if r.next_attempt_at else None,
+                        "finished_at": None
+                        if r.status is DeliveryStatus.PENDING
+                        else _utc(r.started_at),
+                    }
+                    for r in records
+                ],
             )
 
     # the platform's view ------------------------------------------------------------------------
