@@ -592,7 +592,7 @@ def demo(
             import uvicorn  # noqa: PLC0415
 
             uvicorn.run(
-                demo_app(container, report),
+                demo_app(container, report, people=people, base_url=f"http://{host}:{port}"),
                 host=host,
                 port=port,
                 loop="uvloop",
@@ -694,16 +694,24 @@ def _print_demo_people(people: _DemoPeople, *, host: str, port: int) -> None:
         f"   curl -s -X POST {base}/v1/unbind-requests/REQUEST_ID/confirm "
         '-H "Authorization: Bearer $BANK"'
     )
+    typer.echo(
+        f"\n5. The reference bank that uses the guard and receives webhooks: {base}/demo-bank/"
+    )
 
 
-def demo_app(container: Container, report: Path) -> Any:
-    """The API app the demo serves, with the simulator *report* (its index.html) beside it."""
+def demo_app(container: Container, report: Path, *, people: Any = None, base_url: str = "") -> Any:
+    """The API app the demo serves, with the simulator *report* (its index.html) beside it and,
+    given the demo's *people*, the reference bank at /demo-bank (notified at *base_url*)."""
     from starlette.staticfiles import StaticFiles  # noqa: PLC0415
 
     from numguard.adapters.web.app import create_app  # noqa: PLC0415
 
     served = create_app(container)
     served.mount(DEMO_REPORT_PATH, StaticFiles(directory=report.parent, html=True), name="report")
+    if people is not None:
+        from numguard.adapters.web.demo_bank import install_for_demo  # noqa: PLC0415
+
+        install_for_demo(served, container, people, base_url)
     return served
 
 
