@@ -169,17 +169,32 @@ def wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 600.0
     raise SystemExit("numguard serve did not become ready")
 
 
+def tree(pid: int) -> list[int]:
+    """*pid* and its descendants (uvicorn's worker processes)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found.extend(tree(int(child)))
+    return found
+
+
 def peak_rss_mb(pid: int) -> float:
-    """VmHWM of a running process, in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The largest VmHWM among *pid* and its descendants, in MB."""
+    peaks = [0]
+    for member in tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]))
+    return max(peaks) / 1024
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU of *pid* and its descendants so far."""
+    total = 0
+    for member in tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -247,7 +262,8 @@ def main() -> None:
         f"({verdict} the {TARGET_SECONDS:.0f} s target)\n"
         f"  actions {summary['actions']}, rejected {summary['rejected']:,}\n"
         f"  answers {summary['answers']}\n"
-        f"  peak memory: reconcile {usage.ru_maxrss / 1024:,.0f} MB, registry {server_peak:,.0f} MB\n"
+        f"  peak memory: reconcile {usage.ru_maxrss / 1024:,.0f} MB, registry {server_peak:,.0f} MB"
+        f" (largest process of {args.workers})\n"
         f"  CPU: reconcile {usage.ru_utime + usage.ru_stime:.1f} s, registry {server_cpu:.1f} s\n"
         f"  load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f} "
         f"on {os.cpu_count()} cores"
