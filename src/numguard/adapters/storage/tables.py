@@ -205,10 +205,12 @@ lookups = Table(
     Column("verified_at", DateTime(timezone=True)),
     Column("session_hash", String(64)),
     Column("session_expires_at", DateTime(timezone=True)),
+    Column("locked_at", DateTime(timezone=True)),
     Index("ix_lookups_phone_number_created_at", "phone_number", "created_at"),
 )
 """一证通查 lookups: the claim (keyed hash of the full ID or of its last six characters), the SMS
-code (keyed hash only), wrong tries, and once verified the session (hash of its token)."""
+code (keyed hash only), wrong tries (and when they locked it), and once verified the session
+(hash of its token)."""
 
 unbind_requests = Table(
     "unbind_requests",
@@ -238,6 +240,19 @@ unbind_request_items = Table(
     Column("account_ref", String(128), primary_key=True),
 )
 """The platform's account references an unbind request covers."""
+
+unbind_tracking = Table(
+    "unbind_tracking",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("phone_number", String(16), nullable=False),
+    Column("tenure_start", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_unbind_tracking_expires_at", "expires_at"),
+)
+"""Read-only tracking tokens handed out by 焕新 (SHA-256 of the token only): each shows the
+statuses of the unbind requests of one number and tenure until it expires."""
 
 webhook_subscriptions = Table(
     "webhook_subscriptions",
