@@ -230,6 +230,7 @@ def build(
         code_ttl_seconds=settings.lookup_code_ttl_seconds,
         max_attempts=settings.lookup_max_attempts,
         interval_hours=settings.lookup_interval_hours,
+        lock_minutes=settings.lookup_lock_minutes,
         session_seconds=settings.lookup_session_seconds,
         dormant_days=settings.plan_dormant_days,
     )

@@ -62,6 +62,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                 "NUMGUARD_LOG_LEVEL": "WARNING",
                 "NUMGUARD_SERVE_WORKER": "1",
                 "NUMGUARD_WORKER_POLL_SECONDS": "0.05",
+                "NUMGUARD_WEBHOOK_ALLOW_PRIVATE": "true",  # the bank listens on 127.0.0.1
             }
         )
     )

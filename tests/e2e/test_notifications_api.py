@@ -69,6 +69,14 @@ def test_bad_subscriptions_are_refused_with_a_code(platforms: Platforms) -> None
     for body, code in (
         ({"sink": "ftp://bank.example/x", "types": TYPES}, "INVALID_SINK"),
         ({"sink": "https://user:pw@bank.example/x", "types": TYPES}, "INVALID_SINK"),
+        ({"sink": "https://bank.example:99999/x", "types": TYPES}, "INVALID_SINK"),
+        # Addresses inside the registry's network: refused unless the operator allows them.
+        ({"sink": "http://127.0.0.1:8080/hook", "types": TYPES}, "SINK_NOT_PUBLIC"),
+        ({"sink": "http://localhost/hook", "types": TYPES}, "SINK_NOT_PUBLIC"),
+        ({"sink": "http://169.254.169.254/latest/meta-data/", "types": TYPES}, "SINK_NOT_PUBLIC"),
+        ({"sink": "http://10.0.0.8/hook", "types": TYPES}, "SINK_NOT_PUBLIC"),
+        ({"sink": "http://[::1]/hook", "types": TYPES}, "SINK_NOT_PUBLIC"),
+        ({"sink": "http://[::ffff:192.168.1.1]/hook", "types": TYPES}, "SINK_NOT_PUBLIC"),
         ({"sink": "https://bank.example/x", "types": ["number.stolen"]}, "INVALID_TYPES"),
         (
             {"sink": "https://bank.example/x", "types": TYPES, "expiresAt": "2020-01-01T00:00:00Z"},

@@ -22,6 +22,7 @@ def test_worker_once_delivers_the_due_events(tmp_path: Path) -> None:
         "NUMGUARD_SECRET_KEY": SECRET,
         "NUMGUARD_DATA_DIR": str(tmp_path),
         "NUMGUARD_LOG_FORMAT": "console",
+        "NUMGUARD_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver listens on 127.0.0.1
     }
     receiver = Receiver({}, lambda: datetime.now(UTC))  # the real clock, as the CLI has
     receiver.start()

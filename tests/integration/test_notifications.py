@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from numguard.adapters.notify.webhooks import HttpxWebhookTransport
 from numguard.adapters.storage.tables import notification_events, webhook_deliveries
 from numguard.bootstrap import Container, build
 from numguard.domain.notification import DeliverySchedule
@@ -144,6 +145,7 @@ def world(database_url: str, clock: FrozenClock, tmp_path: object) -> Iterator[C
             "NUMGUARD_SECRET_KEY": SECRET,
             "NUMGUARD_DATA_DIR": str(tmp_path),
             "NUMGUARD_NOTIFY_REISSUE_DAYS": "7",
+            "NUMGUARD_WEBHOOK_ALLOW_PRIVATE": "true",  # the receiver listens on 127.0.0.1
         }
     )
     container = build(settings, clock=clock)
@@ -506,6 +508,7 @@ def test_the_in_process_worker_delivers_until_the_container_closes(
             "NUMGUARD_DATA_DIR": str(tmp_path),
             "NUMGUARD_SERVE_WORKER": "1",
             "NUMGUARD_WORKER_POLL_SECONDS": "0.05",
+            "NUMGUARD_WEBHOOK_ALLOW_PRIVATE": "true",
         }
     )
     c = build(settings, clock=clock)
@@ -540,3 +543,27 @@ def test_the_in_process_worker_delivers_until_the_container_closes(
         c.close()
         receiver.stop()
     assert c._worker is None  # stopped and joined by close()
+
+
+def test_a_delivery_to_a_private_address_is_refused_when_it_is_not_allowed(
+    world: Container, clock: FrozenClock
+) -> None:
+    # Subscribed while private sinks were allowed (or while its name resolved publicly); the
+    # transport of a registry that does not allow them checks again and never connects.
+    n = world.notifications
+    receiver = Receiver({}, clock)
+    receiver.start()
+    try:
+        made = n.subscribe("BANK", receiver.url("bank"), ["number.disconnected"], None)
+        receiver.secrets["bank"] = made.secret
+        world.registry.report([event("c1", "CANCELLED", "2024-02-25", BANK_NUMBER)], source="test")
+        strict = worker(world, transport=HttpxWebhookTransport(allow_private=False))
+        strict.run_once()
+        (refused,) = n.deliveries("BANK")
+        assert refused.status is DeliveryStatus.PENDING  # retried: DNS may change back
+        assert refused.last_error is not None
+        assert refused.last_error.startswith("SINK_NOT_PUBLIC: ")
+        assert receiver.handled == []
+        assert receiver.rejected == []
+    finally:
+        receiver.stop()

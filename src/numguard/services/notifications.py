@@ -21,10 +21,16 @@ How an event travels::
   SKIP LOCKED`` on PostgreSQL), so a row is worked by one at a time.
 - **Secrets.** A subscription's signing secret is shown once, at creation; storage keeps it
   encrypted (:class:`SecretBox`), and it never appears in logs.
+- **Public sinks only.** A sink whose host is, or resolves to, a private, loopback, link-local
+  (cloud metadata), multicast or otherwise non-global address is refused when subscribing
+  (``SINK_NOT_PUBLIC``) and again by the transport at every delivery, because DNS may change
+  between the two; ``NUMGUARD_WEBHOOK_ALLOW_PRIVATE=true`` allows them (a receiver on
+  127.0.0.1 in the demo and the tests).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
 import secrets
@@ -60,6 +66,16 @@ MAX_SUBSCRIPTIONS = 20
 
 SINK_MAX = 500
 """The longest sink URL."""
+
+SINK_NOT_PUBLIC = "SINK_NOT_PUBLIC"
+"""The code of a sink refused for its address (when subscribing, and in a delivery's error)."""
+
+NOT_PUBLIC_MESSAGE = (
+    "the sink's host is or resolves to a private, loopback, link-local or other non-public"
+    " address; webhooks go to public addresses only (NUMGUARD_WEBHOOK_ALLOW_PRIVATE=true"
+    " allows others)"
+)
+"""Why such a sink is refused: never the address itself, so refusals do not map a network."""
 
 
 class SubscriptionNotFound(NotFound):
@@ -290,6 +306,57 @@ class NotificationStore(Protocol):
         ...
 
 
+# sink addresses ---------------------------------------------------------------------------------
+
+Resolver = Callable[[str, int], list[str]]
+"""``(host, port) -> IP addresses``; raises :class:`OSError` when the name does not resolve."""
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address *host* resolves to (IPv4 and IPv6, no duplicates, in resolver order)."""
+    found: list[str] = []
+    for *_, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        address = str(sockaddr[0])
+        if address not in found:
+            found.append(address)
+    return found
+
+
+def is_public_address(address: str) -> bool:
+    """Whether a webhook may be sent to *address*: a global unicast address.
+
+    Refused: private (10/8, 172.16/12, 192.168/16, fc00::/7), loopback, link-local (169.254/16
+    with the cloud metadata service, fe80::/10), shared (100.64/10), documentation, reserved,
+    unspecified and multicast addresses, and IPv6 forms that embed such an IPv4 address
+    (IPv4-mapped, 6to4, NAT64).
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return is_public_address(str(embedded))
+        if ip.is_site_local:
+            return False
+    return ip.is_global and not ip.is_multicast
+
+
+def sink_addresses(host: str, port: int, resolve: Resolver) -> list[str]:
+    """The addresses to connect to for *host* (itself when it is an IP literal)."""
+    literal = host.strip("[]")
+    try:
+        ipaddress.ip_address(literal.split("%", 1)[0])
+    except ValueError:
+        return resolve(host, port)
+    return [literal]
+
+
 # subscriptions ----------------------------------------------------------------------------------
 
 
@@ -299,6 +366,10 @@ def validate_sink(sink: object) -> str:
         raise InvalidSubscription("sink is an http(s) URL", code="INVALID_SINK")
     text = sink.strip()
     parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018  raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        parts = urlsplit("")
     if (
         parts.scheme not in ("http", "https")
         or not parts.hostname
@@ -313,6 +384,24 @@ def validate_sink(sink: object) -> str:
             code="INVALID_SINK",
         )
     return text
+
+
+def check_sink(sink: object, resolve: Resolver, *, allow_private: bool = False) -> str:
+    """*sink* checked as a URL (:func:`validate_sink`) and, unless *allow_private*, refused
+    with ``SINK_NOT_PUBLIC`` when its host is or resolves to a non-public address (any of its
+    addresses). A name that does not resolve now is accepted: every delivery checks again."""
+    url = validate_sink(sink)
+    if allow_private:
+        return url
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = sink_addresses(parts.hostname or "", port, resolve)
+    except (OSError, UnicodeError):
+        return url
+    if not addresses or not all(is_public_address(a) for a in addresses):
+        raise InvalidSubscription(NOT_PUBLIC_MESSAGE, code=SINK_NOT_PUBLIC)
+    return url
 
 
 def parse_types(types: object) -> tuple[NotificationType, ...]:
@@ -341,6 +430,9 @@ class SubscriptionService:
     box: SecretBox
     now: Callable[[], datetime]
     retry_window: timedelta = timedelta(hours=24)
+    allow_private: bool = False
+    """Accept sinks on private, loopback and link-local addresses (the demo, tests)."""
+    resolve: Resolver = field(default=resolve_host, repr=False)
 
     def subscribe(
         self,
@@ -352,7 +444,7 @@ class SubscriptionService:
         client_id: str | None = None,
     ) -> CreatedSubscription:
         """A new subscription of *platform*; the answer carries its secret, only now."""
-        url = validate_sink(sink)
+        url = check_sink(sink, self.resolve, allow_private=self.allow_private)
         kinds = parse_types(types)
         now = self.now()
         if expires_at is not None:

@@ -552,7 +552,13 @@ def demo(
     database = folder / "numguard-demo.db"
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    settings = replace(settings, database_url=f"sqlite:///{database}", serve_worker=True)
+    # The demo bank receives its webhooks on this machine: allow the loopback address.
+    settings = replace(
+        settings,
+        database_url=f"sqlite:///{database}",
+        serve_worker=True,
+        webhook_allow_private=True,
+    )
     container = build(settings)
     try:
         with console.status(f"generating {numbers:,} numbers' lifecycles over two years"):
