@@ -279,15 +279,90 @@ def test_a_second_lookup_within_24_hours_is_refused(
     world_on_both: World, clock: FrozenClock
 ) -> None:
     w = world_on_both
-    assert w.start(idSuffix=ID_B[-6:]).status_code == 202
+    w.start(idSuffix=ID_B[-6:])
+    clock.now += timedelta(minutes=3)
+    started = w.start(idSuffix=ID_B[-6:])
+    assert started.status_code == 429  # the first code is still valid
+    clock.now += timedelta(minutes=7)  # it expired unused: that blocks nothing
+    # The verified lookup counts from when its code was verified.
+    w.session(idSuffix=ID_B[-6:])
+    verified_at = clock.now
     clock.now += timedelta(hours=23)
     refused = w.start(idSuffix=ID_B[-6:])
     assert refused.status_code == 429
     assert refused.json()["code"] == "LOOKUP_TOO_SOON"
     assert int(refused.headers["Retry-After"]) == 3600
-    assert len(w.sms.read_text().splitlines()) == 1  # no second code was sent
+    when = (verified_at + timedelta(hours=24)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert refused.json()["message"] == (
+        f"this number was already looked up in the last 24 hours; try again after {when}"
+        " (in 60 minutes)"
+    )
+    assert len(w.sms.read_text().splitlines()) == 2  # no code for the refused starts
     clock.now += timedelta(hours=1, seconds=1)
     assert w.start(idSuffix=ID_B[-6:]).status_code == 202
+
+
+def test_a_stranger_who_starts_a_lookup_blocks_the_number_only_until_the_code_expires(
+    world_on_both: World, clock: FrozenClock
+) -> None:
+    w = world_on_both
+    stranger = w.start(idSuffix="99999X")  # knows the number, not the ID, never gets the code
+    assert stranger.status_code == 202
+    clock.now += timedelta(minutes=4)
+    holder = w.start(idSuffix=ID_B[-6:])
+    assert (holder.status_code, holder.json()["code"]) == (429, "LOOKUP_TOO_SOON")
+    assert int(holder.headers["Retry-After"]) == 360  # the stranger's code lives 6 more minutes
+    assert holder.json()["message"].startswith(
+        "a code was sent to this phone and is still valid: use it; try again after"
+    )
+    assert len(w.sms.read_text().splitlines()) == 1  # one code per code lifetime, at most
+    clock.now += timedelta(minutes=6)
+    lookup, headers = w.session(idSuffix=ID_B[-6:])
+    assert w.http.get(f"/v1/lookups/{lookup}", headers=headers).json()["matched"] is True
+
+
+def test_a_mistyped_id_costs_only_the_codes_lifetime(world: World, clock: FrozenClock) -> None:
+    typo = world.start(idSuffix=ID_B[-6:-1] + "1")
+    assert typo.status_code == 202
+    assert world.start(idSuffix=ID_B[-6:]).status_code == 429  # the first code is still out
+    clock.now += timedelta(minutes=10)
+    assert world.start(idSuffix=ID_B[-6:]).status_code == 202
+
+
+def test_a_locked_lookup_blocks_the_number_for_the_cool_off_only(
+    world_on_both: World, clock: FrozenClock
+) -> None:
+    w = world_on_both
+    lookup = w.start(idSuffix=ID_B[-6:]).json()["lookupId"]
+    bad = f"{(int(w.last_code()) + 1) % 1_000_000:06d}"
+    clock.now += timedelta(minutes=2)
+    for _ in range(5):
+        w.http.post(f"/v1/lookups/{lookup}/verify", json={"code": bad})
+    locked_at = clock.now
+    clock.now += timedelta(minutes=30)  # the code has expired; the lock still holds
+    refused = w.start(idSuffix=ID_B[-6:])
+    assert (refused.status_code, refused.json()["code"]) == (429, "LOOKUP_TOO_SOON")
+    assert int(refused.headers["Retry-After"]) == 30 * 60
+    when = (locked_at + timedelta(minutes=60)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert refused.json()["message"] == (
+        "a lookup of this number was locked after too many wrong codes;"
+        f" try again after {when} (in 30 minutes)"
+    )
+    clock.now += timedelta(minutes=30)
+    assert w.start(idSuffix=ID_B[-6:]).status_code == 202
+
+
+def test_a_refusal_is_the_same_whether_or_not_the_id_matches(
+    world_on_both: World, clock: FrozenClock
+) -> None:
+    w = world_on_both
+    w.start(idSuffix="99999X")
+    right = w.start(idSuffix=ID_B[-6:])
+    wrong = w.start(idSuffix="12345X")
+    full = w.start(idNumber=ID_B)
+    assert right.status_code == wrong.status_code == full.status_code == 429
+    assert right.content == wrong.content == full.content
+    assert right.headers["Retry-After"] == wrong.headers["Retry-After"] == "600"
 
 
 def test_session_tokens_are_checked(world: World, clock: FrozenClock) -> None:

@@ -25,7 +25,11 @@ def test_translate_fills_placeholders_in_the_chosen_language() -> None:
         "That code is not right. You can try 3 more times."
     )
     assert "3" in translate("zh-CN", "error.code_wrong", left=3)
-    assert "48" in translate("en", "error.too_soon", hours=48, minutes=10)
+    said = translate("en", "error.too_soon", hours=48, minutes=10, until="2026-12-01 09:30")
+    assert "48" in said
+    assert "2026-12-01 09:30" in said
+    for key in ("error.too_soon_pending", "error.too_soon_locked"):
+        assert "2026-12-01 09:30" in translate("zh-CN", key, until="2026-12-01 09:30")
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,16 @@ Rules worth knowing:
   :meth:`PeopleService.verify_code` time against the *current* holder, and a mismatch shows only
   then, as a result with ``matched=False`` and nothing in it.
 - **Codes** are 6 digits, valid ``lookup_code_ttl_seconds`` (600), single use, and locked after
-  ``lookup_max_attempts`` (5) wrong tries. Only a keyed hash is stored. One lookup per phone
-  number per ``lookup_interval_hours`` (24).
+  ``lookup_max_attempts`` (5) wrong tries. Only a keyed hash is stored.
+- **When a number may be looked up again** (:func:`lookup_block`, decided atomically with the
+  insert by :meth:`LookupStore.start`): one *verified* lookup per phone number per
+  ``lookup_interval_hours`` (24); while a code is outstanding (sent, not used, not expired) no
+  other lookup starts, so the phone gets at most one code per code lifetime; a lookup *locked*
+  by wrong codes blocks the number for ``lookup_lock_minutes`` (60), so the 6-digit code can be
+  guessed a few times an hour at most. A started lookup that was never verified blocks nothing
+  once its code expires: someone who knows a number cannot lock its holder out for a day. The
+  refusal (:class:`LookupTooSoon`) says why and until when, and depends on the phone only,
+  never on the ID, so it cannot be used for probing either.
 - **Sessions** are opaque tokens (``<lookup id>.<secret>``) valid ``lookup_session_seconds``
   (900); only a hash of the secret is stored. The portal keeps the token in a signed cookie; the
   API takes it as ``Authorization: Bearer``.
@@ -34,7 +42,9 @@ Rules worth knowing:
 
 Interface changes are noted here: ``PlanLine``, ``CancellationPlanView``, ``plan_csv`` and
 ``plan_view`` live in :mod:`numguard.services.bindings` (the carrier's cancellation check uses
-them too) and are re-exported here unchanged.
+them too) and are re-exported here unchanged. ``LookupStore.start`` takes the decision
+(:func:`lookup_block`) instead of one cut-off time and answers a :class:`LookupBlocked`;
+:class:`LookupTooSoon` carries ``reason`` and ``until``.
 """
 
 from __future__ import annotations
@@ -43,9 +53,9 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -76,9 +86,18 @@ from numguard.services.bindings import (
 
 
 class LookupTooSoon(RateLimited):
-    """A lookup for this phone number was started less than the interval ago (429)."""
+    """The phone number cannot be looked up again yet (429); ``until`` says when it can.
+
+    ``reason`` is a :class:`LookupBlock`: a code is outstanding, the number was looked up (and
+    verified) within the interval, or a lookup was locked by wrong codes within the cool-off.
+    """
 
     code = "LOOKUP_TOO_SOON"
+
+    def __init__(self, message: str, *, reason: LookupBlock, until: datetime, now: datetime):
+        super().__init__(message, retry_after=max(1.0, (until - now).total_seconds()))
+        self.reason = reason
+        self.until = until
 
 
 class InvalidCode(InvalidInput):
@@ -351,14 +370,67 @@ class LookupRecord:
     verified_at: datetime | None = None
     session_hash: str | None = field(default=None, repr=False)
     session_expires_at: datetime | None = None
+    locked_at: datetime | None = None
+
+
+class LookupBlock(StrEnum):
+    """Why a phone number cannot be looked up again yet."""
+
+    CODE_PENDING = "code-pending"
+    """A code was sent and is neither used nor expired: use it, or wait until it expires."""
+    VERIFIED = "verified"
+    """The number was looked up, code verified, less than the interval ago."""
+    LOCKED = "locked"
+    """A lookup of the number was locked by wrong codes less than the cool-off ago."""
+
+
+@dataclass(frozen=True, slots=True)
+class LookupBlocked:
+    """What stands in the way of a new lookup, and when it clears."""
+
+    reason: LookupBlock
+    until: datetime
+
+
+def lookup_block(
+    recent: Iterable[LookupRecord], now: datetime, interval: timedelta, lock_cooloff: timedelta
+) -> LookupBlocked | None:
+    """Whether the lookups *recent* of one number stop a new one at *now*, and until when.
+
+    A PENDING lookup blocks until its code expires, a VERIFIED one for *interval* after it was
+    verified, a LOCKED one for *lock_cooloff* after it locked. With several in the way, the one
+    that clears last is named. A lookup that was never verified blocks nothing once its code
+    has expired.
+    """
+    found: list[LookupBlocked] = []
+    for r in recent:
+        if r.status is LookupState.PENDING:
+            found.append(LookupBlocked(LookupBlock.CODE_PENDING, r.code_expires_at))
+        elif r.status is LookupState.VERIFIED and r.verified_at is not None:
+            found.append(LookupBlocked(LookupBlock.VERIFIED, r.verified_at + interval))
+        elif r.status is LookupState.LOCKED:
+            found.append(
+                LookupBlocked(LookupBlock.LOCKED, (r.locked_at or r.created_at) + lock_cooloff)
+            )
+    live = [b for b in found if b.until > now]
+    return max(live, key=lambda b: b.until) if live else None
 
 
 class LookupStore(Protocol):
     """Storage of lookups."""
 
-    def start(self, record: LookupRecord, not_since: datetime) -> datetime | None:
-        """Insert *record* unless a lookup for its number started after *not_since*; returns
-        None when inserted, else the start of the lookup in the way."""
+    def start(
+        self,
+        record: LookupRecord,
+        since: datetime,
+        blocked: Callable[[Sequence[LookupRecord]], LookupBlocked | None],
+    ) -> LookupBlocked | None:
+        """Insert *record* unless *blocked* says otherwise, atomically per phone number.
+
+        *blocked* is given the number's lookups created after *since* (read in the same
+        transaction, with concurrent starts of the same number kept out until it ends); the
+        record is inserted when it answers None, else its answer is returned.
+        """
         ...
 
     def discard(self, lookup_id: str) -> None:
@@ -369,14 +441,16 @@ class LookupStore(Protocol):
         """The lookup with this id, or None."""
         ...
 
-    def wrong_attempt(self, lookup_id: str, max_attempts: int) -> int:
-        """Count one wrong code; returns the count. The lookup locks at *max_attempts*."""
+    def wrong_attempt(self, lookup_id: str, max_attempts: int, now: datetime) -> int:
+        """Count one wrong code; returns the count. The lookup locks at *max_attempts* (its
+        ``locked_at`` is *now*)."""
         ...
 
     def verify(
         self, lookup_id: str, session_hash: str, session_expires_at: datetime, now: datetime
     ) -> bool:
-        """Spend the code and start the session; False if it was not pending any more."""
+        """Spend the code and start the session; False if it was not pending any more or its
+        code had expired at *now*."""
         ...
 
 
@@ -389,6 +463,27 @@ _SHOWN = (NumberStatus.ACTIVE, NumberStatus.AGING)
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+_BLOCK_WORDS = {
+    LookupBlock.CODE_PENDING: "a code was sent to this phone and is still valid: use it",
+    LookupBlock.VERIFIED: "this number was already looked up in the last {hours} hours",
+    LookupBlock.LOCKED: "a lookup of this number was locked after too many wrong codes",
+}
+
+
+def _too_soon_message(blocked: LookupBlocked, now: datetime, interval: timedelta) -> str:
+    seconds = max(1, int((blocked.until - now).total_seconds() + 0.999))
+    if seconds < 120:
+        wait = f"{seconds} seconds"
+    elif seconds < 2 * 3600:
+        wait = f"{(seconds + 59) // 60} minutes"
+    else:
+        wait = f"{seconds / 3600:.1f} hours"
+    when = blocked.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    hours = f"{interval.total_seconds() / 3600:g}"
+    why = _BLOCK_WORDS[blocked.reason].format(hours=hours)
+    return f"{why}; try again after {when} (in {wait})"
 
 
 def sms_text(code: str, minutes: int) -> str:
@@ -426,6 +521,7 @@ class PeopleService:
         code_ttl_seconds: int = 600,
         max_attempts: int = 5,
         interval_hours: float = 24.0,
+        lock_minutes: float = 60.0,
         session_seconds: int = 900,
         dormant_days: int = 365,
     ) -> None:
@@ -440,7 +536,8 @@ class PeopleService:
         self.carrier_names = carrier_names
         self.code_ttl_seconds = code_ttl_seconds
         self.max_attempts = max_attempts
-        self.interval = timedelta(hours=interval_hours)
+        self.interval = timedelta(hours=max(0.0, interval_hours))
+        self.lock_cooloff = timedelta(minutes=max(0.0, lock_minutes))
         self.session_seconds = session_seconds
         self.dormant_days = dormant_days
         self._holder_key = holder_key
@@ -459,9 +556,11 @@ class PeopleService:
         """Start a lookup and send a code to the phone.
 
         Exactly one of *id_suffix* (last six characters: 2.0) and *id_number* (full ID: 1.0) is
-        given. Raises InvalidInput (malformed phone or ID), :class:`LookupTooSoon` (a lookup for
-        this number within the interval). Never tells whether the ID matches: the number's
-        holder is not even read here.
+        given. Raises InvalidInput (malformed phone or ID), :class:`LookupTooSoon` (a code for
+        this number is outstanding, it was verified within the interval, or a lookup of it
+        locked within the cool-off: see :func:`lookup_block`). Never tells whether the ID
+        matches: the number's holder is not even read here, and a refusal depends on the phone
+        number alone.
         """
         e164 = parse_phone_number(phone_number, self.default_region)
         if (id_suffix is None) == (id_number is None):
@@ -500,15 +599,27 @@ class PeopleService:
             status=LookupState.PENDING,
             created_at=now,
         )
-        blocked = self.store.start(record, now - self.interval)
+        # Anything that can still block was created within one code lifetime plus the longer
+        # of the interval and the cool-off (it is verified or locked before its code expires).
+        horizon = timedelta(seconds=self.code_ttl_seconds) + max(self.interval, self.lock_cooloff)
+        blocked = self.store.start(
+            record,
+            now - horizon,
+            lambda recent: lookup_block(recent, now, self.interval, self.lock_cooloff),
+        )
         number_hash = self.hasher.hex(e164)
         if blocked is not None:
-            self._audit("LOOKUP", number_hash, "refused", {"kind": kind.value})
-            retry = (blocked + self.interval - now).total_seconds()
-            hours = max(1, round(self.interval.total_seconds() / 3600))
+            self._audit(
+                "LOOKUP",
+                number_hash,
+                "refused",
+                {"kind": kind.value, "reason": blocked.reason.value},
+            )
             raise LookupTooSoon(
-                f"this number was looked up less than {hours} hours ago; try again later",
-                retry_after=max(1.0, retry),
+                _too_soon_message(blocked, now, self.interval),
+                reason=blocked.reason,
+                until=blocked.until,
+                now=now,
             )
         try:
             self.sms.send(e164, sms_text(code, max(1, self.code_ttl_seconds // 60)))
@@ -528,7 +639,7 @@ class PeopleService:
         record = self._lookup(lookup_id)
         number_hash = self.hasher.hex(record.phone_number)
         if record.status is LookupState.LOCKED:
-            raise CodeLocked("too many wrong codes: start a new lookup later")
+            raise CodeLocked(self._locked_message())
         if record.status is LookupState.VERIFIED:
             raise CodeExpired("this code was used already: start a new lookup")
         now = self.now()
@@ -540,10 +651,10 @@ class PeopleService:
             _CODE.match(given)
             and hmac.compare_digest(code_hash(self._code_key, lookup_id, given), expected)
         ):
-            attempts = self.store.wrong_attempt(lookup_id, self.max_attempts)
+            attempts = self.store.wrong_attempt(lookup_id, self.max_attempts, now)
             self._audit("LOOKUP_VERIFY", number_hash, "wrong-code", {"attempts": attempts})
             if attempts >= self.max_attempts:
-                raise CodeLocked("too many wrong codes: start a new lookup later")
+                raise CodeLocked(self._locked_message())
             left = self.max_attempts - attempts
             raise InvalidCode(f"the code is wrong; {left} tries left", remaining=left)
         secret = secrets.token_urlsafe(32)
@@ -554,6 +665,10 @@ class PeopleService:
         return LookupSession(
             f"{lookup_id}.{secret}", lookup_id, record.kind, record.phone_number, expires
         )
+
+    def _locked_message(self) -> str:
+        minutes = max(1, round(self.lock_cooloff.total_seconds() / 60))
+        return f"too many wrong codes: this number can be looked up again in {minutes} minutes"
 
     def session(self, token: str) -> LookupSession:
         """The session a token stands for; :class:`SessionInvalid` when unknown or expired."""
@@ -795,6 +910,8 @@ __all__ = [
     "CodeExpired",
     "CodeLocked",
     "InvalidCode",
+    "LookupBlock",
+    "LookupBlocked",
     "LookupKind",
     "LookupNotFound",
     "LookupRecord",
@@ -815,6 +932,7 @@ __all__ = [
     "UnbindRequestView",
     "UnbindStatus",
     "WrongLookupKind",
+    "lookup_block",
     "plan_csv",
     "plan_view",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
@@ -41,7 +41,7 @@ from numguard.services.bindings import (
     UnbindListener,
     UnbindState,
 )
-from numguard.services.people import LookupKind, LookupRecord, LookupState
+from numguard.services.people import LookupBlocked, LookupKind, LookupRecord, LookupState
 
 _CHUNK = 500
 """Keys per IN (...) query: well inside SQLite's and PostgreSQL's parameter limits."""
@@ -491,6 +491,7 @@ def _lookup(row: Any) -> LookupRecord:
         verified_at=_aware(row.verified_at),
         session_hash=row.session_hash,
         session_expires_at=_aware(row.session_expires_at),
+        locked_at=_aware(row.locked_at),
     )
 
 
@@ -500,12 +501,18 @@ class SqlLookupStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def start(self, record: LookupRecord, not_since: datetime) -> datetime | None:
-        """Insert *record* unless a lookup for its number started after *not_since*.
+    def start(
+        self,
+        record: LookupRecord,
+        since: datetime,
+        blocked: Callable[[Sequence[LookupRecord]], LookupBlocked | None],
+    ) -> LookupBlocked | None:
+        """Insert *record* unless *blocked*, given the number's lookups created after *since*,
+        names something in the way; returns None when inserted, else that answer.
 
-        Returns None when inserted, else when the blocking lookup started. On PostgreSQL a
-        transaction-scoped advisory lock per number makes check-and-insert atomic; SQLite
-        serialises writers anyway.
+        Check and insert are one transaction that concurrent starts of the same number cannot
+        interleave with: on PostgreSQL a transaction-scoped advisory lock per number; on SQLite
+        the database's write lock, taken before reading.
         """
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -517,17 +524,18 @@ class SqlLookupStore:
                 conn.execute(
                     update(lookups).where(lookups.c.id == record.lookup_id).values(attempts=0)
                 )
-            last = conn.execute(
-                select(lookups.c.created_at)
-                .where(
-                    lookups.c.phone_number == record.phone_number,
-                    lookups.c.created_at > not_since,
+            recent = [
+                _lookup(row)
+                for row in conn.execute(
+                    select(lookups).where(
+                        lookups.c.phone_number == record.phone_number,
+                        lookups.c.created_at > since,
+                    )
                 )
-                .order_by(lookups.c.created_at.desc())
-                .limit(1)
-            ).scalar()
-            if last is not None:
-                return _aware(last)
+            ]
+            in_the_way = blocked(recent)
+            if in_the_way is not None:
+                return in_the_way
             conn.execute(
                 insert(lookups).values(
                     id=record.lookup_id,
@@ -558,8 +566,8 @@ class SqlLookupStore:
             row = conn.execute(select(lookups).where(lookups.c.id == lookup_id)).first()
         return _lookup(row) if row is not None else None
 
-    def wrong_attempt(self, lookup_id: str, max_attempts: int) -> int:
-        """Count one wrong code (atomically); the lookup locks at *max_attempts*."""
+    def wrong_attempt(self, lookup_id: str, max_attempts: int, now: datetime) -> int:
+        """Count one wrong code (atomically); the lookup locks at *max_attempts*, at *now*."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(lookups)
@@ -573,7 +581,7 @@ class SqlLookupStore:
                     lookups.c.status == LookupState.PENDING.value,
                     lookups.c.attempts >= max_attempts,
                 )
-                .values(status=LookupState.LOCKED.value)
+                .values(status=LookupState.LOCKED.value, locked_at=now)
             )
             return int(
                 conn.execute(
@@ -584,11 +592,16 @@ class SqlLookupStore:
     def verify(
         self, lookup_id: str, session_hash: str, session_expires_at: datetime, now: datetime
     ) -> bool:
-        """Spend the code and start the session; False when it was not pending any more."""
+        """Spend the code and start the session; False when it was not pending any more, or
+        its code had expired at *now* (a new lookup of the number may have started since)."""
         with self.engine.begin() as conn:
             changed = conn.execute(
                 update(lookups)
-                .where(lookups.c.id == lookup_id, lookups.c.status == LookupState.PENDING.value)
+                .where(
+                    lookups.c.id == lookup_id,
+                    lookups.c.status == LookupState.PENDING.value,
+                    lookups.c.code_expires_at > now,
+                )
                 .values(
                     status=LookupState.VERIFIED.value,
                     verified_at=now,

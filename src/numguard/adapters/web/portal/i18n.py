@@ -84,9 +84,16 @@ ZH: dict[str, str] = {
     "error.id_number_invalid": "请输入完整的 18 位身份证号码，最后一位可以是 X。",
     "error.code_format": "验证码是 6 位数字。",
     "error.code_wrong": "验证码不正确。你还可以再试 {left} 次。",
-    "error.code_locked": "验证码输错的次数太多，这次查询已锁定。请 {hours} 小时后再查询。",
+    "error.code_locked": "验证码输错的次数太多，这次查询已锁定。请 {lock_minutes} 分钟后再查询。",
     "error.code_expired": "验证码已过期（有效期 {minutes} 分钟），或已经用过。请重新开始查询。",
-    "error.too_soon": "这个号码 {hours} 小时内已经查询过一次。请稍后再试。",
+    "error.too_soon": "这个号码 {hours} 小时内已经查询过一次。请在 {until}（北京时间）之后再试。",
+    "error.too_soon_pending": (
+        "已经向这个号码发送过验证码，仍在有效期内。请使用那条短信里的验证码，"
+        "或在 {until}（北京时间）之后重新开始。"
+    ),
+    "error.too_soon_locked": (
+        "这个号码的上一次查询因验证码输错次数太多已锁定。请在 {until}（北京时间）之后再试。"
+    ),
     "error.session": "你的查询已结束或已过期。为了保护你的信息，请重新验证。",
     "error.csrf": "页面已过期，请重新提交表单。",
     "error.unavailable": "短信暂时发送不出去。请稍后再试。",
@@ -257,14 +264,23 @@ EN: dict[str, str] = {
     "error.code_format": "The code is 6 digits.",
     "error.code_wrong": "That code is not right. You can try {left} more times.",
     "error.code_locked": (
-        "Too many wrong codes: this lookup is locked. Please try again in {hours} hours."
+        "Too many wrong codes: this lookup is locked. Please try again in {lock_minutes} minutes."
     ),
     "error.code_expired": (
         "The code has expired (it is valid for {minutes} minutes) or was already used. "
         "Please start again."
     ),
     "error.too_soon": (
-        "This number was already looked up in the last {hours} hours. Please try again later."
+        "This number was already looked up in the last {hours} hours. "
+        "Please try again after {until} (Beijing time)."
+    ),
+    "error.too_soon_pending": (
+        "A code was already sent to this number and is still valid. Use the code in that text "
+        "message, or start again after {until} (Beijing time)."
+    ),
+    "error.too_soon_locked": (
+        "The last lookup of this number was locked after too many wrong codes. "
+        "Please try again after {until} (Beijing time)."
     ),
     "error.session": "Your lookup has ended or expired. To protect you, please verify again.",
     "error.csrf": "This page has expired. Please submit the form again.",

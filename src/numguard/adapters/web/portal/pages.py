@@ -192,5 +192,6 @@ def visit(request: Request) -> Visit:
         limits={
             "hours": int(hours) if float(hours).is_integer() else hours,
             "minutes": max(1, settings.lookup_code_ttl_seconds // 60),
+            "lock_minutes": max(1, round(settings.lookup_lock_minutes)),
         },
     )

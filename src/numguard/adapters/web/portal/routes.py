@@ -35,6 +35,7 @@ from numguard.services.people import (
     CodeExpired,
     CodeLocked,
     InvalidCode,
+    LookupBlock,
     LookupKind,
     LookupNotFound,
     LookupTooSoon,
@@ -197,8 +198,9 @@ async def lookup_submit(request: Request) -> Response:
             errors.append(v.error("phone", "error.phone_invalid"))
         except (InvalidIdNumber, InvalidInput):
             errors.append(v.error(id_field, f"error.{id_field}_invalid"))
-        except LookupTooSoon:
-            errors.append(v.error(None, "error.too_soon"))
+        except LookupTooSoon as exc:
+            until = exc.until.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
+            errors.append(v.error(None, TOO_SOON_KEY[exc.reason], until=until))
         except Unavailable:
             errors.append(v.error(None, "error.unavailable"))
         except NumguardError:
@@ -309,6 +311,13 @@ async def _with_session(
         return _message(v, v.t("page.error"), v.t("error.generic"), status=STATUS_OF_KIND[exc.kind])
     return response
 
+
+TOO_SOON_KEY = {
+    LookupBlock.VERIFIED: "error.too_soon",
+    LookupBlock.CODE_PENDING: "error.too_soon_pending",
+    LookupBlock.LOCKED: "error.too_soon_locked",
+}
+"""Why a lookup cannot start yet, in words (each says until when)."""
 
 SIDE_KEY = {
     TenureSide.DURING: "binding.mine",
