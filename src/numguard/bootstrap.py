@@ -79,7 +79,10 @@ class Container:
         return DeliveryWorker(
             self.notifications.store,
             self.notifications.box,
-            transport or HttpxWebhookTransport(timeout=s.webhook_timeout_seconds),
+            transport
+            or HttpxWebhookTransport(
+                timeout=s.webhook_timeout_seconds, allow_private=s.webhook_allow_private
+            ),
             self.now,
             self.today,
             s.event_source,
@@ -263,5 +266,6 @@ def build(
         AesGcmSecretBox(settings.webhook_secret_key),
         clock,
         retry_window,
+        allow_private=settings.webhook_allow_private,
     )
     return container

@@ -57,6 +57,7 @@ class Settings:
     webhook_retry_hours: float = 24.0
     webhook_backoff_seconds: float = 5.0
     webhook_backoff_max_seconds: float = 7200.0
+    webhook_allow_private: bool = False
     worker_poll_seconds: float = 1.0
     serve_worker: bool = False
     event_source: str = "urn:numguard:registry"
@@ -176,6 +177,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_retry_hours=_number(env, "NUMGUARD_WEBHOOK_RETRY_HOURS", 24.0),
         webhook_backoff_seconds=_number(env, "NUMGUARD_WEBHOOK_BACKOFF_SECONDS", 5.0),
         webhook_backoff_max_seconds=_number(env, "NUMGUARD_WEBHOOK_BACKOFF_MAX_SECONDS", 7200.0),
+        webhook_allow_private=env.get("NUMGUARD_WEBHOOK_ALLOW_PRIVATE", "").lower()
+        in ("1", "true", "yes"),
         worker_poll_seconds=max(0.01, _number(env, "NUMGUARD_WORKER_POLL_SECONDS", 1.0)),
         serve_worker=env.get("NUMGUARD_SERVE_WORKER", "").lower() in ("1", "true", "yes"),
         event_source=env.get("NUMGUARD_EVENT_SOURCE") or "urn:numguard:registry",
