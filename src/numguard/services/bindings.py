@@ -299,8 +299,13 @@ PLAN_CSV_COLUMNS = (
 """The header of the plan's CSV download."""
 
 
-def plan_csv(plan: CancellationPlanView) -> str:
-    """The plan as CSV text (header :data:`PLAN_CSV_COLUMNS`; ``done`` left empty to tick)."""
+def plan_csv(plan: CancellationPlanView, done: Iterable[int] = frozenset()) -> str:
+    """The plan as CSV text (header :data:`PLAN_CSV_COLUMNS`).
+
+    ``done`` is ``yes`` on the lines whose position is in *done* (the lines a person ticked),
+    empty on the others, to be ticked in a spreadsheet.
+    """
+    done = frozenset(done)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(PLAN_CSV_COLUMNS)
@@ -316,7 +321,7 @@ def plan_csv(plan: CancellationPlanView) -> str:
                 line.reason.value,
                 line.last_active_at.isoformat() if line.last_active_at else "",
                 line.idle_days,
-                "",
+                "yes" if line.position in done else "",
             )
         )
     return out.getvalue()
