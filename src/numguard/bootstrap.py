@@ -21,6 +21,7 @@ from numguard.adapters.storage.db import make_engine, upgrade
 from numguard.adapters.storage.notification_store import SqlNotificationStore, SqlOutbox
 from numguard.adapters.storage.people_store import SqlBindingStore, SqlLookupStore
 from numguard.adapters.storage.registry_store import SqlRegistryStore
+from numguard.adapters.storage.tracking_store import SqlTrackingStore
 from numguard.domain.notification import DeliverySchedule
 from numguard.services.audit import AuditTrail, NumberHasher
 from numguard.services.auth import ClientService, RateLimiter
@@ -236,6 +237,8 @@ def build(
         lock_minutes=settings.lookup_lock_minutes,
         session_seconds=settings.lookup_session_seconds,
         dormant_days=settings.plan_dormant_days,
+        tracking=SqlTrackingStore(engine),
+        tracking_days=settings.unbind_tracking_days,
     )
     # Starting a lookup sends an SMS: limit them per remote address (the per-number rule is
     # the people service's own).

@@ -12,6 +12,7 @@ Flow::
     people.numbers(session.token)       # 1.0: numbers under the ID (full-ID lookups only)
     people.request_renewal(session.token)   # 焕新: one unbind request per platform
     people.unbind_requests(session.token)   # their statuses
+    people.track(renewal.tracking.token)    # the same statuses later, without a session
     people.cancellation_plan(session.token) # the ordered checklist; plan_csv(plan) for download
 
 Rules worth knowing:
@@ -37,8 +38,15 @@ Rules worth knowing:
   API takes it as ``Authorization: Bearer``.
 - **Privacy of previous holders.** A 2.0 answer shows, for a binding made before the caller's
   tenure, only its platform, category and masked account reference: no dates, no activity.
+- **Following 焕新 after the session.** :meth:`PeopleService.request_renewal` also hands out a
+  read-only tracking token (``trk_`` + 43 random characters; only its SHA-256 is stored) valid
+  ``unbind_tracking_days`` (30). :meth:`PeopleService.track` shows, for that number and tenure
+  only, each request's platform name, category, account count, status, request and answer
+  dates, deadline and rejection reason: no number, no account reference, no binding. The token
+  is never put in a URL the server sees: the API takes it as ``Authorization: Bearer``, the
+  portal's link carries it in the fragment (``/portal/track#trk_...``) and POSTs it.
 - Every call is audited (kind ``LOOKUP``, ``LOOKUP_VERIFY``, ``LOOKUP_READ``, ``UNBIND_REQUEST``,
-  ``PLAN``), with the phone number as a keyed hash.
+  ``UNBIND_TRACK``, ``PLAN``), with the phone number as a keyed hash.
 
 Interface changes are noted here: ``PlanLine``, ``CancellationPlanView``, ``plan_csv`` and
 ``plan_view`` live in :mod:`numguard.services.bindings` (the carrier's cancellation check uses
@@ -140,6 +148,12 @@ class WrongLookupKind(Forbidden):
     """The 1.0 numbers view needs a lookup started with the full ID (403)."""
 
     code = "LOOKUP_KIND"
+
+
+class TrackingTokenInvalid(Unauthenticated):
+    """The 焕新 tracking token is unknown, malformed or expired (401)."""
+
+    code = "TRACKING_TOKEN_INVALID"
 
 
 class NoMatch(Forbidden):
@@ -313,11 +327,69 @@ class AccountsResult:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackingToken:
+    """A read-only bearer token for one number's and tenure's unbind requests (shown once)."""
+
+    token: str = field(repr=False)
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RenewalResult:
     """What one 焕新 call did: requests it created, and pending ones it found and kept."""
 
     created: tuple[UnbindRequestView, ...]
     already_pending: tuple[UnbindRequestView, ...]
+    tracking: TrackingToken | None = None
+    """To follow these requests after the session ends (None without a tracking store)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedRequest:
+    """One unbind request as a tracking token shows it: nothing about accounts or the number."""
+
+    platform_name: str
+    category: Category
+    """The platform's category."""
+    account_count: int
+    status: UnbindStatus
+    requested_at: datetime
+    due_on: date
+    answered_at: datetime | None
+    reason: str | None
+    """The platform's reason when it rejected the request."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedRequests:
+    """What a tracking token shows: the requests of its number and tenure, newest first."""
+
+    requests: tuple[TrackedRequest, ...]
+    expires_at: datetime
+    """When the token stops working."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingGrant:
+    """A stored tracking token: the hash of the token and what it may read."""
+
+    token_hash: str = field(repr=False)
+    phone_number: str
+    tenure_start: date
+    created_at: datetime
+    expires_at: datetime
+
+
+class TrackingStore(Protocol):
+    """Storage of 焕新 tracking tokens (hashes only)."""
+
+    def add(self, grant: TrackingGrant) -> None:
+        """Store a new grant."""
+        ...
+
+    def get(self, token_hash: str) -> TrackingGrant | None:
+        """The grant with this token hash, or None."""
+        ...
 
 
 # ports ----------------------------------------------------------------------------------------
@@ -458,6 +530,7 @@ _SUFFIX_CN = re.compile(r"^[0-9]{5}[0-9X]$")
 _SUFFIX_ANY = re.compile(r"^[0-9A-Z]{6}$")
 _SEPARATORS = re.compile(r"[\s-]")
 _CODE = re.compile(r"^[0-9]{6}$")
+_TRACKING = re.compile(r"^trk_[A-Za-z0-9_-]{43}$")
 _SHOWN = (NumberStatus.ACTIVE, NumberStatus.AGING)
 
 
@@ -524,6 +597,8 @@ class PeopleService:
         lock_minutes: float = 60.0,
         session_seconds: int = 900,
         dormant_days: int = 365,
+        tracking: TrackingStore | None = None,
+        tracking_days: float = 30.0,
     ) -> None:
         self.store = store
         self.bindings = bindings
@@ -540,6 +615,8 @@ class PeopleService:
         self.lock_cooloff = timedelta(minutes=max(0.0, lock_minutes))
         self.session_seconds = session_seconds
         self.dormant_days = dormant_days
+        self.tracking = tracking
+        self.tracking_lifetime = timedelta(days=max(0.0, tracking_days))
         self._holder_key = holder_key
         self._code_key = code_key
 
@@ -818,6 +895,8 @@ class PeopleService:
         """焕新: one unbind request per platform holding bindings from before the caller's tenure.
 
         A platform that already has a pending request for this tenure gets no second one.
+        The result carries a new read-only tracking token for the requests of this number and
+        tenure (see :meth:`track`); only its hash is stored, so it is shown this once.
         Raises :class:`NoMatch` when the lookup did not match the current holder.
         """
         record = self._session(token)
@@ -826,16 +905,70 @@ class PeopleService:
             raise NoMatch("this lookup did not match the number's holder")
         created, pending = self.bindings.create_unbind_requests(state)
         names = self.bindings.platform_names()
+        tracking = None
+        if self.tracking is not None and state.tenure_start is not None:
+            now = self.now()
+            secret = "trk_" + secrets.token_urlsafe(32)
+            expires = now + self.tracking_lifetime
+            self.tracking.add(
+                TrackingGrant(_sha256(secret), state.phone_number, state.tenure_start, now, expires)
+            )
+            tracking = TrackingToken(secret, expires)
         self._audit(
             "UNBIND_REQUEST",
             self.hasher.hex(record.phone_number),
             "requested",
-            {"created": len(created), "pending": len(pending)},
+            {"created": len(created), "pending": len(pending), "tracking": tracking is not None},
         )
         return RenewalResult(
             tuple(self._view(r, names) for r in created),
             tuple(self._view(r, names) for r in pending),
+            tracking,
         )
+
+    def track(self, tracking_token: str) -> TrackedRequests:
+        """The unbind requests a 焕新 tracking token may read, newest first; no session needed.
+
+        Shows only platform names and categories, account counts, statuses, the request and
+        answer times, deadlines and rejection reasons. Raises :class:`TrackingTokenInvalid`
+        when the token is malformed, unknown or expired. Every read is audited
+        (``UNBIND_TRACK``), refusals too.
+        """
+        given = (tracking_token or "").strip()
+        grant = None
+        if self.tracking is not None and _TRACKING.match(given):
+            grant = self.tracking.get(_sha256(given))
+        now = self.now()
+        if grant is None or now >= grant.expires_at:
+            why = "unknown" if grant is None else "expired"
+            number_hash = None if grant is None else self.hasher.hex(grant.phone_number)
+            self._audit("UNBIND_TRACK", number_hash, "refused", {"why": why})
+            raise TrackingTokenInvalid(
+                "this tracking link is not valid or has expired: look the number up again"
+            )
+        platforms = {p.code: p for p in self.bindings.list_platforms()}
+        found = self.bindings.requests_for(grant.phone_number, grant.tenure_start)
+        today = self.today()
+        shown = tuple(
+            TrackedRequest(
+                platforms[r.platform].name if r.platform in platforms else r.platform,
+                platforms[r.platform].category if r.platform in platforms else Category.OTHER,
+                len(r.account_refs),
+                UnbindStatus(r.shown_status(today)),
+                r.created_at,
+                r.due_on,
+                r.resolved_at,
+                r.reason,
+            )
+            for r in found
+        )
+        self._audit(
+            "UNBIND_TRACK",
+            self.hasher.hex(grant.phone_number),
+            "shown",
+            {"count": len(shown)},
+        )
+        return TrackedRequests(shown, grant.expires_at)
 
     def unbind_requests(self, token: str) -> list[UnbindRequestView]:
         """The unbind requests made for the caller's number and tenure, newest first (none when
@@ -885,7 +1018,9 @@ class PeopleService:
             plan, mask_phone_number(state.phone_number), self.bindings.platform_names()
         )
 
-    def _audit(self, kind: str, number_hash: str, answer: str, detail: dict[str, object]) -> None:
+    def _audit(
+        self, kind: str, number_hash: str | None, answer: str, detail: dict[str, object]
+    ) -> None:
         self.audit.write_now(
             [
                 AuditEntry(
@@ -929,6 +1064,12 @@ __all__ = [
     "RenewalResult",
     "SessionInvalid",
     "SmsGateway",
+    "TrackedRequest",
+    "TrackedRequests",
+    "TrackingGrant",
+    "TrackingStore",
+    "TrackingToken",
+    "TrackingTokenInvalid",
     "UnbindRequestView",
     "UnbindStatus",
     "WrongLookupKind",

@@ -8,6 +8,9 @@
   ``POST /v1/lookups/{id}/verify``, then with ``Authorization: Bearer <session token>``:
   ``GET /v1/lookups/{id}``, ``POST /v1/lookups/{id}/renewal``,
   ``GET /v1/lookups/{id}/unbind-requests``, ``GET /v1/lookups/{id}/plan``.
+- People after the session: ``GET /v1/unbind-requests/track`` with ``Authorization: Bearer
+  <tracking token>`` (the token 焕新 answered). The token goes in a header, never in the path
+  or the query, so access logs and proxies do not record it.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from numguard.services.people import (
     LookupSession,
     NumbersResult,
     SessionInvalid,
+    TrackedRequests,
     UnbindRequestView,
 )
 
@@ -550,12 +554,55 @@ async def renewal(request: Request, lookup_id: str) -> Response:
     session = await _session(request, lookup_id)
     people = container_of(request).people
     result = await run_in_threadpool(people.request_renewal, session.token)
-    return _json(
-        {
-            "created": [request_body(r) for r in result.created],
-            "alreadyPending": [request_body(r) for r in result.already_pending],
-        }
-    )
+    body: dict[str, Any] = {
+        "created": [request_body(r) for r in result.created],
+        "alreadyPending": [request_body(r) for r in result.already_pending],
+    }
+    if result.tracking is not None:
+        body["trackingToken"] = result.tracking.token
+        body["trackingExpiresAt"] = result.tracking.expires_at.isoformat()
+    return _json(body)
+
+
+def tracked_body(tracked: TrackedRequests) -> dict[str, Any]:
+    """What a tracking token shows: no number, no account reference, no binding."""
+    return {
+        "expiresAt": tracked.expires_at.isoformat(),
+        "requests": [
+            {
+                "platformName": r.platform_name,
+                "category": r.category.value,
+                "accounts": r.account_count,
+                "status": r.status.value,
+                "requestedAt": r.requested_at.isoformat(),
+                "dueOn": r.due_on.isoformat(),
+                "answeredAt": _iso(r.answered_at),
+                "reason": r.reason,
+            }
+            for r in tracked.requests
+        ],
+    }
+
+
+@router.get(
+    "/unbind-requests/track",
+    tags=["Lookups (一证通查)"],
+    summary="Follow your 焕新 requests after the session, with the tracking token",
+    responses=_errors(401),
+)
+async def track_unbind_requests(request: Request) -> Response:
+    """``Authorization: Bearer <trackingToken>`` (from the renewal's answer; valid 30 days).
+
+    Shows platform names, categories, account counts, statuses, dates and rejection reasons
+    of the requests of that number and tenure, and nothing else.
+    """
+    kind, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip() if kind.lower() == "bearer" else ""
+    people = container_of(request).people
+    tracked = await run_in_threadpool(people.track, token)  # refusals are audited there too
+    response = _json(tracked_body(tracked))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get(
