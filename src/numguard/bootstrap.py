@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from numguard.adapters.notify.unbind_webhook import HttpUnbindNotifier
 from numguard.adapters.notify.webhooks import AesGcmSecretBox, HttpxWebhookTransport
 from numguard.adapters.sms.gateways import sms_from_settings
 from numguard.adapters.storage.audit_store import SqlAuditStore
@@ -211,10 +210,6 @@ def build(
         settings.default_region,
         today,
         clock,
-        notifier=HttpUnbindNotifier(
-            timeout=settings.unbind_webhook_timeout_seconds,
-            retries=settings.unbind_webhook_retries,
-        ),
         deadline_working_days=settings.unbind_deadline_working_days,
         dormant_days=settings.plan_dormant_days,
         max_batch=settings.max_batch,

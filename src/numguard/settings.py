@@ -49,8 +49,6 @@ class Settings:
     sms_http_url: str | None = None
     sms_http_auth_header: str | None = field(default=None, repr=False)
     unbind_deadline_working_days: int = 5
-    unbind_webhook_timeout_seconds: float = 5.0
-    unbind_webhook_retries: int = 1
     plan_dormant_days: int = 365
     notify_reissue_days: int = 7
     webhook_timeout_seconds: float = 10.0
@@ -169,8 +167,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sms_http_url=sms_http_url,
         sms_http_auth_header=env.get("NUMGUARD_SMS_HTTP_AUTH_HEADER") or None,
         unbind_deadline_working_days=int(_number(env, "NUMGUARD_UNBIND_DEADLINE_WORKING_DAYS", 5)),
-        unbind_webhook_timeout_seconds=_number(env, "NUMGUARD_UNBIND_WEBHOOK_TIMEOUT_SECONDS", 5.0),
-        unbind_webhook_retries=int(_number(env, "NUMGUARD_UNBIND_WEBHOOK_RETRIES", 1)),
         plan_dormant_days=int(_number(env, "NUMGUARD_PLAN_DORMANT_DAYS", 365)),
         notify_reissue_days=int(_number(env, "NUMGUARD_NOTIFY_REISSUE_DAYS", 7)),
         webhook_timeout_seconds=max(0.1, _number(env, "NUMGUARD_WEBHOOK_TIMEOUT_SECONDS", 10.0)),

@@ -46,6 +46,52 @@ def test_a_platform_and_its_client(cli: Cli) -> None:
         "https://bank.example/unbind",
     )
     assert "platform BANK (示例银行): FINANCIAL" in added.stdout
+    # The webhook is the bank's signed subscription to unbind requests; its secret shows once.
+    secret = re.search(
+        r"signing secret \(shown once; give it to the platform\): (whsec_\S+)", added.stdout
+    )
+    assert secret, added.stdout
+    again = cli.ok(
+        "platform",
+        "add",
+        "BANK",
+        "--name",
+        "示例银行",
+        "--category",
+        "FINANCIAL",
+        "--webhook",
+        "https://bank.example/unbind",
+    )
+    assert "whsec_" not in again.stdout  # the same URL: the same subscription
+    assert live_sinks(cli, "BANK") == ["https://bank.example/unbind"]
+    moved = cli.ok(
+        "platform",
+        "add",
+        "BANK",
+        "--name",
+        "示例银行",
+        "--category",
+        "FINANCIAL",
+        "--webhook",
+        "https://hooks.bank.example/unbind",
+    )
+    assert "whsec_" in moved.stdout
+    assert secret.group(1) not in moved.stdout
+    assert live_sinks(cli, "BANK") == ["https://hooks.bank.example/unbind"]
+    private = cli(
+        "platform",
+        "add",
+        "BANK",
+        "--name",
+        "示例银行",
+        "--category",
+        "FINANCIAL",
+        "--webhook",
+        "http://169.254.169.254/latest/meta-data/",
+    )
+    assert private.exit_code == 2
+    assert private.stderr.startswith("error: SINK_NOT_PUBLIC:")
+    assert live_sinks(cli, "BANK") == ["https://hooks.bank.example/unbind"]  # nothing changed
     client = cli.ok("client", "add", "bank api", "--role", "platform", "--platform", "BANK")
     assert "role:          platform (BANK)" in client.stdout
     unknown = cli("client", "add", "x", "--role", "platform", "--platform", "NOPE")
@@ -55,6 +101,14 @@ def test_a_platform_and_its_client(cli: Cli) -> None:
     assert bad.exit_code == 2
     assert bad.stderr.startswith("error: INVALID_CATEGORY:")
     assert "BANK" in cli.ok("platform", "list").stdout
+
+
+def live_sinks(cli: Cli, platform: str) -> list[str]:
+    container = build(load_settings(cli.env))
+    try:
+        return [s.sink for s in container.notifications.subscriptions(platform)]
+    finally:
+        container.close()
 
 
 def test_a_snapshot_replaces_the_platforms_bindings_and_is_idempotent(

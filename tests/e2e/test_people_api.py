@@ -2,7 +2,8 @@
 
 The world: +8613800138000 was held by ID_A (2023-02-01 to its cancellation on 2024-01-01),
 released, and reissued to ID_B on 2024-05-01. A bank and a chat app each hold one account bound
-by the previous holder and one bound by the current holder.
+by the previous holder and one bound by the current holder. The bank registered an unbinding
+webhook (a subscription to binding.unbind-requested); the chat app has none.
 """
 
 from __future__ import annotations
@@ -17,29 +18,34 @@ from typing import Any
 import httpx
 import pytest
 
-from numguard.adapters.notify.unbind_webhook import HttpUnbindNotifier
+from numguard.guard.webhooks import Receipt, WebhookReceiver
 from tests.conftest import FrozenClock
 from tests.e2e.conftest import ID_A, ID_B, Api, ev, make_api
+from tests.integration.test_notifications import Receiver, free_port
 
 NUMBER = "+8613800138000"
 OTHER = "+8613900139000"
 OLD_REFS = ("acct-prev-holder-1", "wxid_previous_77")
 NEW_REFS = ("acct-new-holder-9", "wxid_current_55")
+BANK_HOOK = "https://bank.test/unbind"
 
 
 class World:
     """The API plus platform credentials and the SMS file."""
 
-    def __init__(self, api: Api, sms: Path) -> None:
+    def __init__(self, api: Api, sms: Path, bank_hook: str = BANK_HOOK) -> None:
         self.api = api
         self.http = api.http
         self.sms = sms
-        self.webhooks: list[dict[str, Any]] = []
+        self.webhooks: list[tuple[str, bytes, dict[str, str]]] = []
         container = api.container
         now = api.clock()
         container.bindings.add_platform(
-            "BANK", "Example Bank", category="FINANCIAL", webhook_url="https://bank.test/unbind"
+            "BANK", "Example Bank", category="FINANCIAL", webhook_url=bank_hook
         )
+        made = container.notifications.ensure_unbind_sink("BANK", bank_hook)
+        assert made is not None
+        self.bank_secret = made.secret
         container.bindings.add_platform("CHAT", "Chat App", category="SOCIAL")
         bank, bank_secret = container.clients.add_client(
             "bank-bindings", "platform", platform="BANK", now=now
@@ -49,14 +55,6 @@ class World:
         )
         self.bank = (bank.client_id, bank_secret)
         self.chat = (chat.client_id, chat_secret)
-
-        def hook(request: httpx.Request) -> httpx.Response:
-            self.webhooks.append(json.loads(request.content))
-            return httpx.Response(204)
-
-        container.bindings.notifier = HttpUnbindNotifier(
-            transport=httpx.MockTransport(hook), sleep=lambda _s: None
-        )
         api.report(
             [
                 ev("a1", "ASSIGNED", "2023-02-01", holder=ID_A),
@@ -80,6 +78,17 @@ class World:
                 binding(NEW_REFS[1], "2024-07-01", "2025-01-01"),
             ],
         )
+
+    def deliver(self, answer: int = 204) -> None:
+        """One pass of the delivery worker; the bank's endpoint records and answers *answer*."""
+        world = self
+
+        class Bank:
+            def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+                world.webhooks.append((url, body, headers))
+                return answer
+
+        self.api.container.delivery_worker(Bank()).run_once()
 
     def put(self, who: tuple[str, str], items: list[dict[str, Any]]) -> dict[str, Any]:
         response = self.http.put(
@@ -116,11 +125,13 @@ def binding(
     return item
 
 
-def _world(url: str, tmp_path: Path, clock: FrozenClock) -> Iterator[World]:
+def _world(
+    url: str, tmp_path: Path, clock: FrozenClock, bank_hook: str = BANK_HOOK, **more: str
+) -> Iterator[World]:
     sms = tmp_path / "sms.jsonl"
-    env = {"NUMGUARD_SMS_GATEWAY": "file", "NUMGUARD_SMS_FILE": str(sms)}
+    env = {"NUMGUARD_SMS_GATEWAY": "file", "NUMGUARD_SMS_FILE": str(sms), **more}
     for api in make_api(url, tmp_path, clock, **env):
-        yield World(api, sms)
+        yield World(api, sms, bank_hook)
 
 
 @pytest.fixture
@@ -438,13 +449,40 @@ def test_renewal_sends_one_request_per_platform_and_platforms_resolve_them(
     lookup, headers = w.session(idSuffix=ID_B[-6:])
     made = w.http.post(f"/v1/lookups/{lookup}/renewal", headers=headers).json()
     assert {r["platform"] for r in made["created"]} == {"BANK", "CHAT"}
-    assert {r["delivery"] for r in made["created"]} == {"delivered", "no-webhook"}
-    # The webhook carries the number, the tenure start and the platform's old accounts only.
-    assert len(w.webhooks) == 1
-    hook = w.webhooks[0]
-    assert set(hook) == {"requestId", "phoneNumber", "tenureStart", "accountRefs"}
+    # Nothing is sent inside the person's request: the bank's signed event waits in the outbox;
+    # the chat app has no subscription and reads its requests from its list.
+    delivery = {r["platform"]: r["delivery"] for r in made["created"]}
+    assert delivery == {"BANK": "queued", "CHAT": "no-subscription"}
+    assert w.webhooks == []
+    w.deliver(answer=503)
+    assert tracked_delivery(w, lookup, headers) == {
+        "BANK": "failed-retrying",
+        "CHAT": "no-subscription",
+    }
+    clock.now += timedelta(minutes=2)  # past the first backoff, within the session
+    w.deliver()
+    assert tracked_delivery(w, lookup, headers)["BANK"] == "delivered"
+    # One signed event to the bank's registered webhook, with the same id on both tries.
+    (url, body, first), (_, again_body, sent) = w.webhooks
+    assert url == BANK_HOOK
+    assert first["webhook-id"] == sent["webhook-id"]
+    got = WebhookReceiver(w.bank_secret, clock=clock).receive(sent, again_body, lambda e: None)
+    assert got.receipt is Receipt.HANDLED
+    # It carries the number, the tenure start, the due date and the bank's old accounts only.
+    hook = got.event.data
+    assert got.event.kind == "binding.unbind-requested"
+    assert set(hook) == {
+        "requestId",
+        "phoneNumber",
+        "effectiveDate",
+        "tenureStart",
+        "dueOn",
+        "accountRefs",
+    }
     assert (hook["phoneNumber"], hook["tenureStart"]) == (NUMBER, "2024-05-01")
     assert hook["accountRefs"] == [OLD_REFS[0]]
+    assert ID_B not in body.decode()
+    assert ID_B[-6:] not in body.decode()
 
     again = w.http.post(f"/v1/lookups/{lookup}/renewal", headers=headers).json()
     assert again["created"] == []
@@ -479,6 +517,56 @@ def test_renewal_sends_one_request_per_platform_and_platforms_resolve_them(
         "CHAT": ("rejected", "the owner logged in with a password this week"),
     }
     # Confirming removed the bank's pre-tenure binding, and only that one.
+    bank = w.http.get(
+        "/v1/bindings", params={"phoneNumber": NUMBER}, headers=w.api.bearer(w.bank)
+    ).json()
+    assert [b["accountRef"] for b in bank["bindings"]] == [NEW_REFS[0]]
+
+
+def tracked_delivery(w: World, lookup: str, headers: dict[str, str]) -> dict[str, str]:
+    mine = w.http.get(f"/v1/lookups/{lookup}/unbind-requests", headers=headers).json()
+    return {r["platform"]: r["delivery"] for r in mine["requests"]}
+
+
+@pytest.fixture
+def hooked(database_url: str, tmp_path: Path, clock: FrozenClock) -> Iterator[tuple[World, int]]:
+    """The world, with the bank's unbinding webhook on a local port (on both databases)."""
+    port = free_port()
+    allow = {"NUMGUARD_WEBHOOK_ALLOW_PRIVATE": "true"}  # the bank listens on 127.0.0.1
+    for w in _world(database_url, tmp_path, clock, f"http://127.0.0.1:{port}/bank", **allow):
+        yield w, port
+
+
+def test_renewal_reaches_the_banks_receiver_once_signed_and_the_bank_confirms(
+    hooked: tuple[World, int], clock: FrozenClock
+) -> None:
+    w, port = hooked
+    receiver = Receiver({"bank": w.bank_secret}, clock, port=port)
+    receiver.start()
+    try:
+        lookup, headers = w.session(idSuffix=ID_B[-6:])
+        made = w.http.post(f"/v1/lookups/{lookup}/renewal", headers=headers).json()
+        assert {r["platform"] for r in made["created"]} == {"BANK", "CHAT"}
+        worker = w.api.container.delivery_worker()
+        for _ in range(3):  # later passes find nothing more to send
+            worker.run_once()
+            clock.now += timedelta(minutes=2)
+    finally:
+        receiver.stop()
+    # Verified by the guard's receiver helper (signature, timestamp), handled once by id.
+    assert receiver.rejected == []
+    assert receiver.duplicates == []
+    (event,) = receiver.events("bank")
+    assert event.kind == "binding.unbind-requested"
+    assert event.data["accountRefs"] == [OLD_REFS[0]]
+    # The bank dropped the accounts and says so.
+    done = w.http.post(
+        f"/v1/unbind-requests/{event.data['requestId']}/confirm", headers=w.api.bearer(w.bank)
+    ).json()
+    assert done["status"] == "done"
+    assert tracked_delivery(w, lookup, headers)["BANK"] == "delivered"
+    mine = w.http.get(f"/v1/lookups/{lookup}/unbind-requests", headers=headers).json()
+    assert {r["platform"]: r["status"] for r in mine["requests"]}["BANK"] == "done"
     bank = w.http.get(
         "/v1/bindings", params={"phoneNumber": NUMBER}, headers=w.api.bearer(w.bank)
     ).json()

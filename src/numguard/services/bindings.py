@@ -1,7 +1,9 @@
 """Platforms and the bindings they report; 焕新 unbind requests as platforms see them.
 
 A platform (bank, app) is registered with a code, a display name, a default category, a contact
-and the webhook that receives unbind requests. Its API client (``numguard client add --role
+and, optionally, the webhook that receives its unbind requests (``numguard platform add --webhook``
+subscribes that URL to ``binding.unbind-requested``; a platform may also subscribe itself with
+``POST /v1/subscriptions``). Its API client (``numguard client add --role
 platform --platform CODE``) reports bindings in batches (:meth:`BindingService.put` and
 :meth:`BindingService.delete`: idempotent, with a result per item) or as a full snapshot
 (:meth:`BindingService.import_snapshot`: what the snapshot lacks is removed). A platform only
@@ -9,18 +11,20 @@ ever reads and changes its own bindings and its own unbind requests.
 
 焕新 requests are created by :meth:`BindingService.create_unbind_requests` (the people service
 calls it). The rows are inserted by one store call inside one transaction, and every listener
-added with :meth:`BindingService.on_unbind_requested` runs inside that same transaction (an
-outbox writer belongs there). After the commit each request is delivered to the platform's
-webhook through the :class:`UnbindNotifier` port. The payload carries only the request id, the
-phone number, the tenure start date and that platform's account references: nothing about who
-the new holder is.
+added with :meth:`BindingService.on_unbind_requested` runs inside that same transaction: the
+notifications outbox writes one signed ``binding.unbind-requested`` CloudEvent per request for
+the platform's live subscriptions there, and its worker delivers it (Standard Webhooks
+signatures, retries for 24 hours). That is the one way a request is pushed; a platform without a
+subscription reads its requests with ``GET /v1/unbind-requests``. The event carries only the
+request id, the phone number, the tenure start date, the due date and that platform's account
+references: nothing about who the new holder is. :class:`UnbindDelivery` tells how that
+delivery stands, read from the outbox.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -45,8 +49,6 @@ from numguard.domain.phone import mask_phone_number, parse_phone_number
 from numguard.domain.plan import CancellationPlan, PlanAction, PlanReason, build_plan
 from numguard.errors import Conflict, Forbidden, InvalidInput, NotFound, NumguardError
 from numguard.services.audit import AuditEntry, AuditTrail, NumberHasher
-
-log = logging.getLogger("numguard.bindings")
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
 _REF = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -111,6 +113,8 @@ class PlatformRecord:
     category: Category
     contact: str | None
     webhook_url: str | None
+    """The unbinding webhook given at registration (its record; what delivers is the
+    ``binding.unbind-requested`` subscription made for it)."""
     created_at: datetime
 
 
@@ -172,13 +176,37 @@ class UnbindState(StrEnum):
     REJECTED = "rejected"
 
 
-class Delivery(StrEnum):
-    """How the webhook delivery of an unbind request went."""
+class UnbindDelivery(StrEnum):
+    """How the signed ``binding.unbind-requested`` event of a request stands in the outbox."""
 
-    PENDING = "pending"
+    QUEUED = "queued"
+    """Written, not tried yet."""
     DELIVERED = "delivered"
-    FAILED = "failed"
-    NO_WEBHOOK = "no-webhook"
+    """A subscription of the platform answered 2xx."""
+    RETRYING = "failed-retrying"
+    """Tried and failed; tried again with backoff until its retry window ends."""
+    DEAD = "dead"
+    """Every try failed for the whole retry window (the platform can replay it)."""
+    NO_SUBSCRIPTION = "no-subscription"
+    """Not pushed: the platform had no live subscription to the type (or deleted it before
+    delivery); it sees the request in ``GET /v1/unbind-requests``."""
+
+
+def unbind_delivery(deliveries: Iterable[tuple[str, int]]) -> UnbindDelivery:
+    """One request's state from its outbox deliveries, ``(status, attempts)`` each (one per
+    subscription of the platform to the type): delivered if any was, else failing-and-retrying,
+    else queued, else dead; none (or only cancelled ones) is no-subscription."""
+    statuses = {(status, attempts > 0) for status, attempts in deliveries}
+    found = {status for status, _ in statuses}
+    if "delivered" in found:
+        return UnbindDelivery.DELIVERED
+    if ("pending", True) in statuses:
+        return UnbindDelivery.RETRYING
+    if "pending" in found:
+        return UnbindDelivery.QUEUED
+    if "dead" in found:
+        return UnbindDelivery.DEAD
+    return UnbindDelivery.NO_SUBSCRIPTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +235,8 @@ class StoredUnbindRequest:
     due_on: date
     resolved_at: datetime | None
     reason: str | None
-    delivery: Delivery
-    delivery_attempts: int
+    delivery: UnbindDelivery
+    """How its signed event stands (read from the outbox, not stored with the request)."""
     account_refs: tuple[str, ...]
 
     def shown_status(self, today: date) -> str:
@@ -216,16 +244,6 @@ class StoredUnbindRequest:
         if self.status is UnbindState.PENDING and today > self.due_on:
             return "overdue"
         return self.status.value
-
-
-def webhook_payload(draft: UnbindDraft) -> dict[str, Any]:
-    """The body POSTed to a platform's webhook: nothing about the new holder."""
-    return {
-        "requestId": draft.request_id,
-        "phoneNumber": draft.phone_number,
-        "tenureStart": draft.tenure_start.isoformat(),
-        "accountRefs": list(draft.account_refs),
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,31 +462,9 @@ class BindingStore(Protocol):
         transaction). False when it was not pending any more."""
         ...
 
-    def record_delivery(
-        self, request_id: str, delivery: Delivery, attempts: int, now: datetime
-    ) -> None:
-        """Store how the webhook delivery went."""
-        ...
-
     def transaction(self) -> AbstractContextManager[Any]:
         """A raw transaction (for callers that need one around several calls)."""
         ...
-
-
-class UnbindNotifier(Protocol):
-    """Delivers one unbind request to a platform's webhook."""
-
-    def deliver(self, url: str, payload: Mapping[str, Any]) -> tuple[bool, int]:
-        """POST *payload* to *url*; returns (delivered, attempts made)."""
-        ...
-
-
-class NullNotifier:
-    """Delivers nothing and says so: for wiring without a network."""
-
-    def deliver(self, url: str, payload: Mapping[str, Any]) -> tuple[bool, int]:
-        """Never delivered, no attempt made."""
-        return False, 0
 
 
 # parsing --------------------------------------------------------------------------------------
@@ -607,7 +603,6 @@ class BindingService:
     default_region: str
     today: Callable[[], date]
     now: Callable[[], datetime]
-    notifier: UnbindNotifier = field(default_factory=NullNotifier)
     deadline_working_days: int = 5
     dormant_days: int = 365
     max_batch: int = 10_000
@@ -624,7 +619,12 @@ class BindingService:
         webhook_url: str | None = None,
         contact: str | None = None,
     ) -> PlatformRecord:
-        """Register a platform, or update the one with this code (idempotent)."""
+        """Register a platform, or update the one with this code (idempotent).
+
+        *webhook_url* is recorded as given; the face that registers the platform also makes
+        its ``binding.unbind-requested`` subscription
+        (:meth:`~numguard.services.notifications.SubscriptionService.ensure_unbind_sink`).
+        """
         code = code.strip().upper()
         if not _CODE.match(code):
             raise InvalidInput("a platform code is 2-32 letters, digits, '-' or '_'")
@@ -886,7 +886,8 @@ class BindingService:
         self, state: NumberState
     ) -> tuple[list[StoredUnbindRequest], list[StoredUnbindRequest]]:
         """焕新 for the current holder of *state*: one request per platform holding bindings
-        made before the tenure. Returns (created, already pending). Delivered after commit."""
+        made before the tenure. Returns (created, already pending). The outbox listeners write
+        their signed events in the same transaction; nothing is sent before this returns."""
         if not state.is_held or state.tenure_start is None:
             return [], []
         tenure_start = state.tenure_start
@@ -915,8 +916,6 @@ class BindingService:
         ]
         if drafts:
             self.store.insert_unbind_requests(drafts, self._listeners)
-            for draft in drafts:
-                self._deliver(draft)
         mine = self.store.unbind_requests_for(state.phone_number, tenure_start)
         made = {d.request_id for d in drafts}
         created = [r for r in mine if r.request_id in made]
@@ -928,20 +927,6 @@ class BindingService:
             and r.platform in open_ones
         ]
         return created, pending
-
-    def _deliver(self, draft: UnbindDraft) -> None:
-        platform = self.store.get_platform(draft.platform)
-        url = platform.webhook_url if platform else None
-        if url is None:
-            self.store.record_delivery(draft.request_id, Delivery.NO_WEBHOOK, 0, self.now())
-            return
-        try:
-            ok, attempts = self.notifier.deliver(url, webhook_payload(draft))
-        except Exception:  # a delivery failure never undoes the committed request
-            log.exception("unbind webhook delivery failed", extra={"platform": draft.platform})
-            ok, attempts = False, 1
-        outcome = Delivery.DELIVERED if ok else Delivery.FAILED
-        self.store.record_delivery(draft.request_id, outcome, attempts, self.now())
 
     def requests_for(self, phone_number: str, tenure_start: date) -> list[StoredUnbindRequest]:
         """The requests made for a number during one tenure, newest first."""
@@ -955,7 +940,8 @@ class BindingService:
         limit: int = 1000,
         client_id: str | None = None,
     ) -> list[StoredUnbindRequest]:
-        """A platform's own unbind requests (for platforms without a webhook, or to catch up)."""
+        """A platform's own unbind requests (for platforms without a subscription, or to catch
+        up)."""
         record = self.platform(platform)
         wanted: UnbindState | None = None
         if status is not None:

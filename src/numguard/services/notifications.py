@@ -434,6 +434,10 @@ class SubscriptionService:
     """Accept sinks on private, loopback and link-local addresses (the demo, tests)."""
     resolve: Resolver = field(default=resolve_host, repr=False)
 
+    def verify_sink(self, sink: object) -> str:
+        """*sink* as a subscription would take it, or the refusal (:func:`check_sink`)."""
+        return check_sink(sink, self.resolve, allow_private=self.allow_private)
+
     def subscribe(
         self,
         platform: str,
@@ -444,7 +448,7 @@ class SubscriptionService:
         client_id: str | None = None,
     ) -> CreatedSubscription:
         """A new subscription of *platform*; the answer carries its secret, only now."""
-        url = check_sink(sink, self.resolve, allow_private=self.allow_private)
+        url = self.verify_sink(sink)
         kinds = parse_types(types)
         now = self.now()
         if expires_at is not None:
@@ -473,6 +477,34 @@ class SubscriptionService:
     def subscriptions(self, platform: str) -> list[Subscription]:
         """*platform*'s subscriptions (without secrets)."""
         return self.store.subscriptions(platform)
+
+    def ensure_unbind_sink(
+        self, platform: str, sink: str | None, *, replaces: str | None = None
+    ) -> CreatedSubscription | None:
+        """Make *sink* (a platform's registered unbinding webhook) a live subscription to
+        ``binding.unbind-requested``: the one way unbind requests are pushed, signed.
+
+        Nothing is made when *platform* has a live subscription to the type at *sink* already
+        (re-registering with the same URL). The registration's former subscription (at
+        *replaces*, to that one type) is deleted when the URL changed or was removed. Returns
+        the new subscription with its secret (shown this once), or None.
+        """
+        if sink is not None:
+            sink = self.verify_sink(sink)
+        now = self.now()
+        unbind = NotificationType.BINDING_UNBIND_REQUESTED
+        live = [
+            s
+            for s in self.store.subscriptions(platform)
+            if unbind in s.types and (s.expires_at is None or s.expires_at > now)
+        ]
+        if replaces is not None and replaces != sink:
+            for old in live:
+                if old.sink == replaces and old.types == (unbind,):
+                    self.unsubscribe(platform, old.subscription_id)
+        if sink is None or any(s.sink == sink for s in live):
+            return None
+        return self.subscribe(platform, sink, [str(unbind)], None)
 
     def unsubscribe(self, platform: str, subscription_id: str) -> None:
         """Delete a subscription; its pending deliveries are cancelled."""

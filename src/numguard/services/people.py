@@ -268,7 +268,10 @@ class UnbindRequestView:
     """The platform's reason when it rejected the request."""
     account_count: int
     delivery: str
-    """Webhook delivery: ``delivered``, ``failed``, ``no-webhook`` or ``pending``."""
+    """How the platform is being told, from the notifications outbox: ``queued``,
+    ``delivered``, ``failed-retrying``, ``dead`` (every try failed for 24 hours), or
+    ``no-subscription`` (not pushed: the platform reads it from its list of requests).
+    Never anything about the platform's systems beyond that."""
 
 
 @dataclass(frozen=True, slots=True)

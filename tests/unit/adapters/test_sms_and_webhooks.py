@@ -1,4 +1,4 @@
-"""SMS gateways, the unbind webhook notifier and their settings."""
+"""SMS gateways and their settings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from numguard.adapters.notify.unbind_webhook import HttpUnbindNotifier
 from numguard.adapters.sms.gateways import ConsoleSms, FileSms, HttpSms, sms_from_settings
 from numguard.errors import Unavailable
 from numguard.settings import SettingsError, load_settings
@@ -105,22 +104,3 @@ def test_lookup_and_unbind_settings_have_their_defaults_and_can_change(tmp_path:
     )
     assert (changed.lookup_interval_hours, changed.lookup_max_attempts) == (1.0, 3)
     assert changed.plan_dormant_days == 180
-
-
-def test_the_notifier_retries_then_reports_failure() -> None:
-    calls: list[httpx.Request] = []
-    pauses: list[float] = []
-
-    def platform(request: httpx.Request) -> httpx.Response:
-        calls.append(request)
-        return httpx.Response(500 if len(calls) < 3 else 200)
-
-    notifier = HttpUnbindNotifier(
-        retries=1, transport=httpx.MockTransport(platform), sleep=pauses.append
-    )
-    payload = {"requestId": "ur_1", "phoneNumber": NUMBER}
-    assert notifier.deliver("https://p.test/hook", payload) == (False, 2)
-    assert pauses == [0.5]
-    assert notifier.deliver("https://p.test/hook", payload) == (True, 1)
-    assert json.loads(calls[0].content) == payload
-    assert calls[0].headers["X-Numguard-Event"] == "binding.unbind-requested"

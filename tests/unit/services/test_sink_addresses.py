@@ -1,4 +1,5 @@
-"""Webhook sinks go to public addresses only: when subscribing and again at every delivery."""
+"""Webhook sinks go to public addresses only (when subscribing and at every delivery); how an
+unbind request's signed event stands, from its outbox rows."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import httpx
 import pytest
 
 from numguard.adapters.notify.webhooks import HttpxWebhookTransport
+from numguard.services.bindings import UnbindDelivery, unbind_delivery
 from numguard.services.notifications import (
     SINK_NOT_PUBLIC,
     InvalidSubscription,
@@ -154,3 +156,22 @@ def test_with_the_setting_a_delivery_goes_to_the_url_as_given() -> None:
     out = transport(DNS, sent, allow_private=True)
     assert out.post("http://internal.example/hook", b"{}", {}) == 204
     assert sent.requests[0].url == "http://internal.example/hook"
+
+
+@pytest.mark.parametrize(
+    ("deliveries", "state"),
+    [
+        ([], UnbindDelivery.NO_SUBSCRIPTION),
+        ([("cancelled", 0)], UnbindDelivery.NO_SUBSCRIPTION),
+        ([("pending", 0)], UnbindDelivery.QUEUED),
+        ([("pending", 2)], UnbindDelivery.RETRYING),
+        ([("dead", 9)], UnbindDelivery.DEAD),
+        ([("dead", 9), ("pending", 0)], UnbindDelivery.QUEUED),
+        ([("pending", 0), ("pending", 1)], UnbindDelivery.RETRYING),
+        ([("dead", 9), ("delivered", 1)], UnbindDelivery.DELIVERED),
+    ],
+)
+def test_an_unbind_requests_delivery_state_comes_from_its_outbox_rows(
+    deliveries: list[tuple[str, int]], state: UnbindDelivery
+) -> None:
+    assert unbind_delivery(deliveries) is state

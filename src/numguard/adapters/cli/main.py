@@ -445,19 +445,40 @@ def platform_add(
     name: Annotated[str, typer.Option(help="Display name people see, e.g. 示例银行.")],
     category: Annotated[str, typer.Option(help="FINANCIAL, SOCIAL, COMMERCE, LIFESTYLE or OTHER.")],
     webhook: Annotated[
-        str | None, typer.Option(help="URL that receives unbind requests (POST JSON).")
+        str | None,
+        typer.Option(
+            help="URL that receives the platform's unbind requests as signed webhooks "
+            "(subscribed to binding.unbind-requested; omit it to remove that subscription)."
+        ),
     ] = None,
     contact: Annotated[str | None, typer.Option(help="Who to call about this platform.")] = None,
 ) -> None:
-    """Register a platform, or update its name, category, webhook and contact."""
+    """Register a platform, or update its name, category, webhook and contact.
+
+    The webhook becomes the platform's subscription to ``binding.unbind-requested`` (signed,
+    retried for 24 h): made once, replaced when the URL changes. Its signing secret is printed
+    once, when it is made: hand it to the platform, which verifies every delivery with it.
+    """
     with opened() as container:
+        if webhook is not None and webhook.strip():
+            container.notifications.verify_sink(webhook.strip())  # refused before any change
+        known = container.bindings.store.get_platform(code.strip().upper())
         record = container.bindings.add_platform(
             code, name, category=category, webhook_url=webhook, contact=contact
+        )
+        made = container.notifications.ensure_unbind_sink(
+            record.code, record.webhook_url, replaces=known.webhook_url if known else None
         )
     console.print(
         f"platform {record.code} ({record.name}): {record.category.value}, "
         f"webhook {record.webhook_url or 'none'}"
     )
+    if made is not None:
+        typer.echo(
+            f"unbind requests: subscription {made.subscription.subscription_id} to "
+            f"binding.unbind-requested at {made.subscription.sink}"
+        )
+        typer.echo(f"signing secret (shown once; give it to the platform): {made.secret}")
     console.print(f"its client: numguard client add NAME --role platform --platform {record.code}")
 
 

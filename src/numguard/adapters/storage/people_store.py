@@ -25,21 +25,24 @@ from numguard.adapters.storage.registry_store import state_from_row
 from numguard.adapters.storage.tables import (
     bindings,
     lookups,
+    notification_events,
     number_states,
     platforms,
     tenures,
     unbind_request_items,
     unbind_requests,
+    webhook_deliveries,
 )
 from numguard.domain.binding import Binding, Category
 from numguard.domain.lifecycle import NumberState
+from numguard.domain.notification import NotificationType
 from numguard.services.bindings import (
-    Delivery,
     PlatformRecord,
     StoredUnbindRequest,
     UnbindDraft,
     UnbindListener,
     UnbindState,
+    unbind_delivery,
 )
 from numguard.services.people import LookupBlocked, LookupKind, LookupRecord, LookupState
 
@@ -343,6 +346,7 @@ class SqlBindingStore:
                 .order_by(unbind_request_items.c.account_ref)
             ):
                 refs[request_id].append(ref)
+        deliveries = _unbind_deliveries(conn, rows)
         return [
             StoredUnbindRequest(
                 r.id,
@@ -354,8 +358,7 @@ class SqlBindingStore:
                 r.due_on,
                 _aware(r.resolved_at),
                 r.reason,
-                Delivery(r.delivery),
-                r.delivery_attempts,
+                unbind_delivery(deliveries.get(r.id, ())),
                 tuple(refs[r.id]),
             )
             for r in rows
@@ -426,17 +429,28 @@ class SqlBindingStore:
                 )
         return True
 
-    def record_delivery(
-        self, request_id: str, delivery: Delivery, attempts: int, now: datetime
-    ) -> None:
-        """Store how the webhook delivery went."""
-        values: dict[str, Any] = {"delivery": delivery.value, "delivery_attempts": attempts}
-        if delivery is Delivery.DELIVERED:
-            values["delivered_at"] = now
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(unbind_requests).where(unbind_requests.c.id == request_id).values(**values)
+
+_UNBIND_EVENT = str(NotificationType.BINDING_UNBIND_REQUESTED)
+
+
+def _unbind_deliveries(conn: Connection, rows: Sequence[Any]) -> dict[str, list[tuple[str, int]]]:
+    """``(status, attempts)`` of the outbox deliveries of each request's signed event (the
+    outbox writes it with the cause ``unbind:<request id>`` for the request's platform)."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    e, d = notification_events.c, webhook_deliveries.c
+    for part in _chunks(rows):
+        query = (
+            select(e.cause, d.status, d.attempts)
+            .join(webhook_deliveries, d.event == e.id)
+            .where(
+                e.platform.in_(sorted({r.platform for r in part})),
+                e.cause.in_([f"unbind:{r.id}" for r in part]),
+                e.type == _UNBIND_EVENT,
             )
+        )
+        for cause, status, attempts in conn.execute(query):
+            found.setdefault(cause.removeprefix("unbind:"), []).append((status, int(attempts)))
+    return found
 
 
 def insert_unbind_requests(conn: Connection, drafts: Sequence[UnbindDraft]) -> None:
@@ -456,9 +470,6 @@ def insert_unbind_requests(conn: Connection, drafts: Sequence[UnbindDraft]) -> N
                 "due_on": d.due_on,
                 "resolved_at": None,
                 "reason": None,
-                "delivery": Delivery.PENDING.value,
-                "delivery_attempts": 0,
-                "delivered_at": None,
             }
             for d in drafts
         ],

@@ -169,7 +169,8 @@ platforms = Table(
     Column("webhook_url", String(500)),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
-"""Platforms (banks, apps) that report bindings and receive unbind requests at their webhook."""
+"""Platforms (banks, apps) that report bindings. ``webhook_url`` records the unbinding webhook
+given at registration; its ``binding.unbind-requested`` subscription is what delivers."""
 
 bindings = Table(
     "bindings",
@@ -224,14 +225,12 @@ unbind_requests = Table(
     Column("due_on", Date, nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
     Column("reason", Text),
-    Column("delivery", String(16), nullable=False),
-    Column("delivery_attempts", Integer, nullable=False),
-    Column("delivered_at", DateTime(timezone=True)),
     Index("ix_unbind_requests_phone_number", "phone_number"),
     Index("ix_unbind_requests_platform", "platform"),
 )
 """焕新: one request per platform holding bindings older than the new holder's tenure. Nothing
-about the new holder is kept beyond the number and the tenure start date."""
+about the new holder is kept beyond the number and the tenure start date. How its signed event
+was delivered is in ``webhook_deliveries`` (the event's cause is ``unbind:<id>``)."""
 
 unbind_request_items = Table(
     "unbind_request_items",
