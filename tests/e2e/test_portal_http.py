@@ -194,13 +194,22 @@ def test_a_malformed_code_costs_no_try_and_an_old_code_has_expired(
     assert "验证码已过期（有效期 10 分钟）" in late.text
 
 
-def test_one_lookup_per_number_per_day_and_bad_input_in_words(
+def test_one_code_at_a_time_one_verified_lookup_a_day_and_bad_input_in_words(
     portal_api: Api, tmp_path: Path
 ) -> None:
     assert _start(portal_api, NEW_ID[-6:]).status_code == 303
     again = _start(portal_api, NEW_ID[-6:], lang="en")
     assert again.status_code == 400
-    assert "already looked up in the last 24 hours" in again.text
+    assert "A code was already sent to this number and is still valid" in again.text
+    assert "start again after 2026-11-28 12:10 (Beijing time)" in again.text
+    _verify(portal_api, _code(tmp_path))
+    portal_api.clock.now += timedelta(hours=1)
+    later = _start(portal_api, NEW_ID[-6:])
+    assert later.status_code == 400
+    assert (
+        "这个号码 24 小时内已经查询过一次。请在 2026-11-29 12:00（北京时间）之后再试。"
+        in later.text
+    )
     bad_phone = _start(portal_api, NEW_ID[-6:], phone="12345", lang="en")
     assert "This is not a valid mobile number" in bad_phone.text
     assert 'id="phone-error"' in bad_phone.text
@@ -281,3 +290,66 @@ def test_renewal_from_the_portal_is_idempotent_and_turns_overdue(
 
         api.clock.now += timedelta(days=10)
         assert "已逾期" in api.http.get("/portal/requests").text
+
+
+def test_after_renewal_a_tracking_link_shows_the_statuses_without_a_session(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    recycled = "+8613900139000"
+    for api in make_api(
+        f"sqlite:///{tmp_path}/track.db", tmp_path, clock, NUMGUARD_SMS_GATEWAY="file"
+    ):
+        api.report(
+            [
+                ev("t1", "ASSIGNED", "2023-01-02", recycled, holder=OTHER_ID),
+                ev("t2", "TRANSFERRED", "2023-07-01", recycled, holder=NEW_ID),
+            ]
+        )
+        bindings = api.container.bindings
+        bindings.add_platform("BANK", "示例银行", category="FINANCIAL")
+        item = {
+            "accountRef": "previous-holder-01",
+            "phoneNumber": recycled,
+            "boundAt": "2023-02-01",
+        }
+        assert bindings.put("BANK", [item]).counts()["created"] == 1
+        _start(api, NEW_ID[-6:], phone=recycled)
+        _verify(api, _code(tmp_path))
+        api.http.post("/portal/renew", data={"csrf": _csrf(api)})
+        page = api.http.get("/portal/requests").text
+        link = re.search(r'id="tracking-link">([^<]+)</a>', page)
+        assert link is not None
+        path, _, token = link.group(1).partition("#")
+        assert path.endswith("/portal/track?lang=zh-CN")
+        assert re.fullmatch(r"trk_[A-Za-z0-9_-]{43}", token)
+        assert f'<code id="tracking-token">{token}</code>' in page
+        assert "2026-12-28 12:00（北京时间）之前" in page  # 30 days
+        # The token is only ever in a fragment or a form: never in an address the server sees.
+        assert not re.search(r'(href|action)="[^"#]*trk_', page)
+
+        clock.now += timedelta(days=3)  # the lookup session is long over
+        api.http.cookies.clear()
+        form = api.http.get("/portal/track?lang=en")
+        assert form.status_code == 200
+        assert 'id="track-form"' in form.text
+        assert token not in form.text
+        shown = api.http.post("/portal/track", data={"csrf": _csrf(api), "token": token})
+        assert shown.status_code == 200
+        assert '<html lang="en">' in shown.text
+        assert "示例银行" in shown.text
+        assert "Financial" in shown.text
+        assert "Pending" in shown.text
+        for hidden in (recycled, "139****9000", "previous-holder-01", "2023-02-01"):
+            assert hidden not in shown.text
+        assert "ng_session" not in api.http.cookies
+
+        request_id = bindings.platform_requests("BANK")[0].request_id
+        bindings.confirm_unbind("BANK", request_id)
+        refreshed = api.http.post("/portal/track", data={"csrf": _csrf(api), "token": token})
+        assert "Done" in refreshed.text
+
+        wrong = api.http.post("/portal/track", data={"csrf": _csrf(api), "token": token[:-1]})
+        assert wrong.status_code == 400
+        assert "This tracking code is not valid or has expired" in wrong.text
+        forged = api.http.post("/portal/track", data={"csrf": "x", "token": token})
+        assert forged.status_code == 403

@@ -20,6 +20,8 @@ PENDING_COOKIE = "ng_pending"
 PENDING_SECONDS = 10 * 60
 SESSION_COOKIE = "ng_session"
 SESSION_SECONDS = 15 * 60
+TRACKING_COOKIE = "ng_tracking"
+"""The 焕新 tracking token, kept for the requests page while the lookup's session lasts."""
 
 
 def _b64(raw: bytes) -> str:

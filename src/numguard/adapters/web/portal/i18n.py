@@ -143,6 +143,22 @@ ZH: dict[str, str] = {
     "requests.title": "解绑请求进度",
     "requests.none": "还没有解绑请求。",
     "requests.refresh": "刷新",
+    "track.title": "解绑请求进度",
+    "track.intro": "输入焕新后得到的跟踪码，无需再次验证，就能查看各平台的处理进度。",
+    "track.token": "跟踪码",
+    "track.token_hint": "以 trk_ 开头，发出解绑请求后显示在进度页面上。",
+    "track.submit": "查看进度",
+    "track.valid_until": "这个跟踪链接在 {until}（北京时间）之前有效。",
+    "track.keep.title": "收藏或打印跟踪链接",
+    "track.keep.text": (
+        "查询会话很快就会结束。用下面的链接或跟踪码，可以在 {until}（北京时间）之前随时查看"
+        "这些请求的进度，无需再次验证。它只显示平台名称和处理状态。请自己保管，不要分享给别人。"
+    ),
+    "track.link": "跟踪链接",
+    "track.print": "打印本页",
+    "col.answered_at": "答复时间",
+    "col.accounts": "账户数",
+    "error.tracking_invalid": "这个跟踪码无效或已过期。请检查后再试，或者重新查询这个号码。",
     "status.pending": "处理中",
     "status.done": "已解绑",
     "status.rejected": "被拒绝",
@@ -332,6 +348,28 @@ EN: dict[str, str] = {
     "requests.title": "Unbind requests",
     "requests.none": "No unbind requests yet.",
     "requests.refresh": "Refresh",
+    "track.title": "Your unbind requests",
+    "track.intro": (
+        "Enter the tracking code you got when you sent the unbind requests to see where each "
+        "platform stands, without looking the number up again."
+    ),
+    "track.token": "Tracking code",
+    "track.token_hint": "It starts with trk_ and was shown on the unbind requests page.",
+    "track.submit": "Show the progress",
+    "track.valid_until": "This tracking link works until {until} (Beijing time).",
+    "track.keep.title": "Bookmark or print your tracking link",
+    "track.keep.text": (
+        "Your lookup session ends soon. With the link or the tracking code below you can follow "
+        "these requests until {until} (Beijing time) without looking the number up again. It "
+        "shows only platform names and statuses. Keep it to yourself."
+    ),
+    "track.link": "Tracking link",
+    "track.print": "Print this page",
+    "col.answered_at": "Answered",
+    "col.accounts": "Accounts",
+    "error.tracking_invalid": (
+        "This tracking code is not valid or has expired. Check it, or look the number up again."
+    ),
     "status.pending": "Pending",
     "status.done": "Done",
     "status.rejected": "Rejected",

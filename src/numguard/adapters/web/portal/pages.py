@@ -164,7 +164,7 @@ class Visit:
         return self.finish(RedirectResponse(url, status_code=303))
 
 
-PURPOSES = ("csrf", "pending", "session")
+PURPOSES = ("csrf", "pending", "session", "tracking")
 
 
 def visit(request: Request) -> Visit:

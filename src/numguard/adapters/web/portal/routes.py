@@ -3,6 +3,11 @@
 Every decision is the people service's (``container.people``): the pages only turn its answers
 and its errors into words. The pending lookup and the verified session live in signed
 ``HttpOnly; SameSite=Strict`` cookies; the session cookie expires with the service's session.
+
+After 焕新 the requests page shows a tracking link, ``/portal/track?lang=..#trk_...``: the token
+is in the fragment, which browsers never send, so it reaches no access log, proxy or Referer.
+``/portal/track`` is a form (filled from the fragment by ``portal.js``, or typed by hand) that
+POSTs the token; the answer lists the requests' statuses without any session.
 """
 
 from __future__ import annotations
@@ -10,7 +15,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -22,6 +29,8 @@ from numguard.adapters.web.portal.cookies import (
     PENDING_COOKIE,
     PENDING_SECONDS,
     SESSION_COOKIE,
+    SESSION_SECONDS,
+    TRACKING_COOKIE,
 )
 from numguard.adapters.web.portal.pages import KINDS, FieldError, Visit, lookup_url, visit
 from numguard.adapters.web.security import container_of
@@ -40,6 +49,7 @@ from numguard.services.people import (
     NoMatch,
     PeopleService,
     SessionInvalid,
+    TrackingTokenInvalid,
     UnbindStatus,
     WrongLookupKind,
     plan_csv,
@@ -411,6 +421,9 @@ async def renew(request: Request) -> Response:
         if await v.form() is None:
             return csrf_failed(v, back="/portal/accounts")
         result = await _call(_people(request).request_renewal, session.token)
+        if result.tracking is not None:
+            kept = f"{result.tracking.token} {result.tracking.expires_at.isoformat()}"
+            v.keep("tracking", TRACKING_COOKIE, kept, SESSION_SECONDS)
         return v.redirect(f"/portal/requests?sent={len(result.created)}")
 
     return await _with_session(request, "accounts", render)
@@ -436,9 +449,89 @@ async def requests_page(request: Request) -> Response:
         ]
         sent = request.query_params.get("sent", "")
         notice = v.t("renew.sent", count=int(sent)) if sent.isdigit() else None
-        return v.page("requests.html", "requests", rows=rows, notice=notice, session_active=True)
+        return v.page(
+            "requests.html",
+            "requests",
+            rows=rows,
+            notice=notice,
+            tracking=_tracking_link(v),
+            session_active=True,
+        )
 
     return await _with_session(request, "accounts", render)
+
+
+def _tracking_link(v: Visit) -> dict[str, str] | None:
+    """The tracking link of the last 焕新 in this session (kept in its cookie), if any."""
+    raw = v.signed("tracking", TRACKING_COOKIE)
+    token, _, expires = (raw or "").partition(" ")
+    try:
+        until = datetime.fromisoformat(expires)
+    except ValueError:
+        return None
+    base = str(v.request.base_url).rstrip("/")
+    return {
+        "token": token,
+        "url": f"{base}/portal/track?{urlencode({'lang': v.lang})}#{token}",
+        "until": until.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def _track_page(
+    v: Visit, *, errors: list[FieldError] | None = None, status: int = 200, **found: Any
+) -> Response:
+    return v.page(
+        "track.html",
+        "requests",
+        status=status,
+        errors=errors or [],
+        rows=found.get("rows"),
+        token=found.get("token", ""),
+        until=found.get("until"),
+        session_active=_session(v) is not None,
+        lang_switch_url=v.lang_switch_url({}),
+    )
+
+
+@router.get("/portal/track")
+async def track_form(request: Request) -> Response:
+    """Where a tracking link lands: a form for the token (``portal.js`` fills it from the
+    fragment and sends it), so the token never travels in a URL."""
+    return _track_page(visit(request))
+
+
+@router.post("/portal/track")
+async def track(request: Request) -> Response:
+    """The unbind requests a tracking token may read: no session needed."""
+    v = visit(request)
+    form = await v.form()
+    if form is None:
+        return csrf_failed(v, back="/portal/track")
+    token = form.get("token", "").strip()
+    try:
+        found = await run_in_threadpool(_people(request).track, token)
+    except TrackingTokenInvalid:
+        error = v.error("token", "error.tracking_invalid")
+        return _track_page(v, errors=[error], status=400)
+    rows = [
+        {
+            "platform": r.platform_name,
+            "category": r.category.value,
+            "accounts": r.account_count,
+            "status": r.status.value,
+            "sent_at": r.requested_at.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M"),
+            "deadline": r.due_on.isoformat(),
+            "answered_at": (
+                r.answered_at.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
+                if r.answered_at
+                else None
+            ),
+            "reason": r.reason,
+        }
+        for r in found.requests
+    ]
+    until = found.expires_at.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
+    return _track_page(v, rows=rows, token=token, until=until)
 
 
 # the cancellation plan ------------------------------------------------------------------------
@@ -515,6 +608,7 @@ async def logout(request: Request) -> Response:
         return csrf_failed(v)
     v.forget(SESSION_COOKIE)
     v.forget(PENDING_COOKIE)
+    v.forget(TRACKING_COOKIE)
     return v.redirect("/?ended=1")
 
 
