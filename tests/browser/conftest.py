@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,16 @@ class Person:
         return self.id_number[-6:]
 
 
+class MovableClock:
+    """The wall clock plus an offset a test may move forward (and must put back)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 @dataclass
 class Portal:
     """The running app: its address, the container behind it, and the seeded people."""
@@ -93,6 +103,7 @@ class Portal:
     base_url: str
     container: Container
     data_dir: Path
+    clock: MovableClock = field(default_factory=MovableClock)
     platform_secrets: dict[str, tuple[str, str]] = field(default_factory=dict)
     people: dict[str, Person] = field(default_factory=dict)
 
@@ -157,10 +168,11 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
             "NUMGUARD_SMS_GATEWAY": "file",
         }
     )
-    container = build(settings)
+    clock = MovableClock()
+    container = build(settings, clock=clock)
     server, thread, base_url = _serve(container)
     try:
-        portal = Portal(base_url, container, data_dir)
+        portal = Portal(base_url, container, data_dir, clock)
         _seed(portal)
         yield portal
     finally:

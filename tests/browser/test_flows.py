@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from typing import Any
 
 from playwright.sync_api import expect
@@ -28,6 +29,10 @@ WORDS = {
         "to_accounts": "查看这个号码绑定的账户",
         "no_accounts": "没有平台报告绑定在这个号码上的账户。",
         "refresh": "刷新",
+        "keep": "收藏或打印跟踪链接",
+        "tracked": "解绑请求进度",
+        "financial": "金融",
+        "print_page": "打印本页",
         "wrong": "还可以再试 4 次",
         "close": "注销账户",
         "unbind": "解绑手机号",
@@ -54,6 +59,10 @@ WORDS = {
         "to_accounts": "See the accounts bound to this number",
         "no_accounts": "No platform reports an account bound to this number.",
         "refresh": "Refresh",
+        "keep": "Bookmark or print your tracking link",
+        "tracked": "Your unbind requests",
+        "financial": "Financial",
+        "print_page": "Print this page",
         "wrong": "You can try 4 more times",
         "close": "Close the account",
         "unbind": "Unbind the number",
@@ -88,7 +97,7 @@ def _start(
 
 
 def test_new_holder_looks_up_renews_and_follows_a_platform_confirming(
-    portal: Portal, page: Any, lang: str, screens: Screens
+    portal: Portal, browser: Any, page: Any, lang: str, screens: Screens
 ) -> None:
     words = WORDS[lang]
     person = portal.people[f"new-{lang}"]
@@ -165,6 +174,41 @@ def test_new_holder_looks_up_renews_and_follows_a_platform_confirming(
     assert reason in page.locator("#requests").inner_text()
     assert page.locator(".tag.pending").count() == 1
     screens.take(page, "requests-done")
+
+    # The tracking link works after the session: the service's clock moves past it, and a
+    # fresh browser with no cookie at all opens the link (its token is in the fragment).
+    expect(page.get_by_role("heading", name=words["keep"])).to_be_visible()
+    link = page.locator("#tracking-link").inner_text()
+    token = page.locator("#tracking-token").inner_text()
+    assert link.endswith(f"/portal/track?lang={lang}#{token}")
+    assert page.get_by_role("button", name=words["print_page"]).is_visible()
+    portal.clock.offset += timedelta(minutes=20)
+    try:
+        page.get_by_role("link", name=words["refresh"]).click()
+        page.wait_for_url("**/portal/lookup?kind=accounts&again=1")  # the session is over
+        later = browser.new_context(locale=lang, viewport={"width": 412, "height": 860})
+        try:
+            tab = later.new_page()
+            tab.goto(link)
+            expect(tab.locator("#tracked")).to_be_visible()  # sent by the page's script
+            assert tab.url.endswith("/portal/track")  # the token is in no address
+            rows = tab.locator("#tracked tbody tr")
+            assert rows.count() == 3
+            table = tab.locator("#tracked").inner_text()
+            assert "招商银行" in table
+            assert words["financial"] in table
+            assert tab.locator(".tag.done").inner_text() == words["done"]
+            assert tab.locator(".tag.rejected").inner_text() == words["rejected"]
+            assert reason in table
+            html = tab.content()
+            assert person.e164 not in html
+            assert "old-" not in html
+            assert tab.get_by_role("heading", level=1).inner_text() == words["tracked"]
+            screens.take(tab, "tracking-link")
+        finally:
+            later.close()
+    finally:
+        portal.clock.offset -= timedelta(minutes=20)
 
 
 def test_numbers_under_my_id(portal: Portal, page: Any, lang: str, screens: Screens) -> None:
