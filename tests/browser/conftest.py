@@ -55,9 +55,13 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless chromium for the whole session."""
+    """One headless chromium per test module.
+
+    Playwright's sync API runs an event loop on the main thread while it is open: closing it with
+    the module keeps later tests free to call ``asyncio.run``.
+    """
     executable = shutil.which("chromium")
     if executable is None:
         _missing("chromium is not installed")
@@ -155,7 +159,7 @@ def _serve(container: Container) -> tuple[uvicorn.Server, threading.Thread, str]
     return server, thread, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     """The app on a fresh SQLite database, served on a free loopback port."""
     data_dir = tmp_path_factory.mktemp("portal")
