@@ -6,6 +6,7 @@ server is a failure: CI must exercise both databases.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -63,6 +64,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/numguard.db"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Commands like ``serve`` and ``worker`` configure the process's logging, as a process of
+    their own should; run in-process by a test, they must not leave it for the next test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 class FrozenClock:

@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 _SECRETISH = re.compile(
     r"(eyJ[\w-]+\.[\w-]+\.[\w-]+)"  # JWTs
@@ -43,9 +44,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=lambda v: scrub(str(v)))
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not when it was made: a
+    command run inside another program (a test runner swapping the streams) never logs into a
+    closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure(level: str = "INFO", fmt: str = "json") -> None:
     """Route numguard's and uvicorn's logs through one handler on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
