@@ -354,3 +354,64 @@ def test_progress_reports_bytes_then_rows(
     assert applies[0][1] == 0
     assert applies[-1][1] == applies[-1][2] == len(world.events)
     assert [c[0] for c in calls] == ["read"] * len(reads) + ["apply"] * len(applies)
+
+
+def _loose(fields: list[str]) -> list[str]:
+    """The same event as the row *fields*, written as a careless carrier might."""
+    event_id, number, kind, day, carrier, id_type, id_number, to_carrier = fields
+    if number.startswith("+86"):
+        number = f" {number[3:6]} {number[6:10]} {number[10:]}"
+    if id_number:
+        id_number = f"{id_number[:6]}-{id_number[6:].lower()}"
+    return [
+        f" {event_id} ",
+        number,
+        kind.lower(),
+        f" {day}",
+        carrier.lower(),
+        id_type,
+        id_number,
+        to_carrier.lower(),
+    ]
+
+
+def test_canonical_and_loosely_written_lines_import_the_same(
+    world: DemoWorld, tmp_path: Path
+) -> None:
+    canonical = tmp_path / "canonical.csv"
+    write_events_csv(world.events, canonical)
+    with canonical.open(newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    bad = [
+        row("bad-number", "ASSIGNED", "2024-01-01", ID_A, number="+8612345678901"),
+        row("bad-day", "ASSIGNED", "2024-02-30", ID_A, number="+8613900139000"),
+        row("bad-id", "ASSIGNED", "2024-01-01", "110105194912310021", number="+8613900139001"),
+        row("no-holder", "TRANSFERRED", "2024-01-01", number="+8613900139002"),
+    ]
+    loose = tmp_path / "loose.csv"
+    with loose.open("w", newline="") as out:
+        out.write(",".join(CSV_COLUMNS) + "\n")
+        writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        writer.writerows(_loose(r) for r in rows + bad)
+    write_csv(canonical, rows + bad)
+    outcomes, digests = [], []
+    for source in (canonical, loose):
+        container = _container(f"sqlite:///{tmp_path}/{source.stem}.db", tmp_path)
+        try:
+            report = import_file(source, container.registry, workers=0)
+            assert report.reject_file is not None
+            with report.reject_file.open() as handle:
+                reasons = [(r["line"], r["reason"], r["message"]) for r in csv.DictReader(handle)]
+            outcomes.append((report.accepted, report.rejected, reasons))
+            digests.append(table_digest(container))
+        finally:
+            container.close()
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == len(world.events)
+    assert [r[1] for r in outcomes[0][2]] == [
+        "INVALID_PHONE_NUMBER",
+        "INVALID_DATE",
+        "INVALID_ID_NUMBER",
+        "HOLDER_REQUIRED",
+    ]
+    assert digests[0] == digests[1]

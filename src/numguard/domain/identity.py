@@ -8,12 +8,12 @@ that carried it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from operator import mul
+from typing import Protocol
 
 from numguard.errors import InvalidInput
 
@@ -79,7 +79,26 @@ def mask_id_number(value: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
-_KEYED: dict[bytes, hmac.HMAC] = {}
+class _Mac(Protocol):
+    """What both ``hmac.HMAC`` and OpenSSL's HMAC object offer."""
+
+    def copy(self) -> _Mac: ...
+    def update(self, data: bytes, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
+
+def _keyed_sha256(key: bytes) -> _Mac:
+    """An HMAC-SHA256 object with *key* absorbed: OpenSSL's own where there is one, since
+    copying and hashing then stay in C (``hmac.HMAC`` wraps it in Python calls that cost
+    about as much as hashing a short ID)."""
+    try:
+        from _hashlib import hmac_new  # noqa: PLC0415  CPython with OpenSSL (the usual build)
+    except ImportError:  # pragma: no cover - a Python built without OpenSSL
+        return hmac.new(key, digestmod="sha256")
+    return hmac_new(key, digestmod="sha256")
+
+
+_KEYED: dict[bytes, _Mac] = {}
 """An HMAC-SHA256 object per key with the key already absorbed, copied for every message."""
 
 
@@ -88,7 +107,7 @@ def _mac(key: bytes, text: str) -> str:
     if keyed is None:
         if len(_KEYED) >= 16:  # keys are few (one per server secret): never grow unbounded
             _KEYED.clear()
-        keyed = _KEYED[key] = hmac.new(key, digestmod=hashlib.sha256)
+        keyed = _KEYED[key] = _keyed_sha256(key)
     mac = keyed.copy()
     mac.update(text.encode())
     return mac.hexdigest()

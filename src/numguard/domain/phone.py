@@ -192,6 +192,15 @@ def _e164_validity(e164: str) -> bool | None:
     return info.is_valid(nsn)
 
 
+def is_fast_valid_e164(e164: str) -> bool:
+    """Whether E.164-shaped *e164* is valid by the fast check alone.
+
+    True means :func:`parse_phone_number` returns *e164* unchanged; False means it either
+    refuses it or must ask phonenumbers (bulk readers then take the full path).
+    """
+    return _e164_validity(e164) is True
+
+
 def calling_code(e164: str) -> int:
     """The country calling code of an E.164 number (``86`` for ``+8613800138000``)."""
     digits = e164[1:]

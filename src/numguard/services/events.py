@@ -68,16 +68,19 @@ class ParsedEvent:
 
 def fingerprint(event: LifecycleEvent) -> str:
     """A digest of an event's content: the same id with other content is a conflict."""
-    holder = event.holder.id_hash if event.holder else ""
-    text = "|".join(
-        (
-            str(event.type),  # a StrEnum's str() is its value, without the slow .value
-            event.phone_number,
-            event.effective_date.isoformat(),
-            holder,
-            event.to_carrier or "",
-        )
+    return fingerprint_of(
+        str(event.type),  # a StrEnum's str() is its value, without the slow .value
+        event.phone_number,
+        event.effective_date.isoformat(),
+        event.holder.id_hash if event.holder else "",
+        event.to_carrier or "",
     )
+
+
+def fingerprint_of(kind: str, phone: str, day: str, holder_hash: str, to_carrier: str) -> str:
+    """:func:`fingerprint` from the event's fields as text (type value, E.164 number, ISO
+    date, holder hash or ``""``, destination carrier or ``""``)."""
+    text = f"{kind}|{phone}|{day}|{holder_hash}|{to_carrier}"
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

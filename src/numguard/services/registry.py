@@ -160,8 +160,13 @@ class RegistryService:
         *,
         source: str,
         allowed_carrier: str | None = None,
+        in_order: bool = False,
     ) -> list[EventResult]:
-        """Apply well-formed events in one transaction; results in no particular order."""
+        """Apply well-formed events in one transaction; results in no particular order.
+
+        ``in_order`` says *parsed* is sorted by (phone number, effective date, index) already
+        (as the importer's merged runs are), which saves sorting it again.
+        """
         results: list[EventResult] = []
         admissible: list[ParsedEvent] = []
         for item in parsed:
@@ -177,7 +182,7 @@ class RegistryService:
             return results
         today = self.today()
         with self.store.transaction() as tx:
-            batch = _Batch(tx, admissible, self.policy, self.coverage, today, source)
+            batch = _Batch(tx, admissible, self.policy, self.coverage, today, source, in_order)
             results.extend(batch.run())
             changes = batch.change_set()
             if changes.events:
@@ -221,10 +226,15 @@ class _Batch:
         coverage: CoverageMap,
         today: date,
         source: str,
+        in_order: bool = False,
     ) -> None:
         self.tx = tx
-        self.items = sorted(
-            items, key=lambda p: (p.event.phone_number, p.event.effective_date, p.index)
+        self.items = (
+            items
+            if in_order
+            else sorted(
+                items, key=lambda p: (p.event.phone_number, p.event.effective_date, p.index)
+            )
         )
         self.policy = policy
         self.coverage = coverage
@@ -239,7 +249,17 @@ class _Batch:
         existing = self.tx.existing_fingerprints(
             {(p.event.carrier, p.event.event_id) for p in self.items}
         )
-        stored = self.tx.load_states({p.event.phone_number for p in self.items})
+        # A stored event id settles its event (duplicate or reused) whatever the number's
+        # state: only numbers with other events need theirs (a re-import loads none).
+        stored = self.tx.load_states(
+            {
+                p.event.phone_number
+                for p in self.items
+                if (p.event.carrier, p.event.event_id) not in existing
+            }
+            if existing
+            else {p.event.phone_number for p in self.items}
+        )
         seen: dict[tuple[str, str], str] = {}
         results: list[EventResult] = []
         for item in self.items:
