@@ -55,7 +55,7 @@ from numguard.services.events import (
     fingerprint_of,
     parse_record,
 )
-from numguard.services.registry import RegistryService
+from numguard.services.registry import EventKey, RegistryService
 
 FileFormat = Literal["csv", "ndjson"]
 """The two file formats."""
@@ -698,22 +698,48 @@ def _apply_runs(
     rejects: _Rejects,
     report: ProgressCallback,
 ) -> dict[Outcome, int]:
+    """Apply the merged runs chunk by chunk.
+
+    While chunks are mostly events stored already (a file imported again), each chunk's
+    stored event ids are first looked up outside a transaction
+    (:meth:`RegistryService.settled`): those events are duplicates or reused ids whatever else
+    happens, and only the rest go through :meth:`RegistryService.apply`. A first import looks
+    up its first chunk only.
+    """
     counts = dict.fromkeys(Outcome, 0)
     done = 0
+    screen = True
     report("apply", 0, total)
-    for number, chunk in enumerate(
+    for number, items in enumerate(
         _chunks(heapq.merge(*(_read_run(p) for p in runs)), chunk_size), start=1
     ):
-        results = registry.apply(
-            chunk, source=source, allowed_carrier=allowed_carrier, in_order=True
+        settled = (
+            registry.settled(
+                [EventKey(t[2], t[5], t[3], t[7], t[8]) for t in items],
+                allowed_carrier=allowed_carrier,
+            )
+            if screen
+            else {}
         )
+        results = list(settled.values())
+        chunk = [from_tuple(t) for t in items if t[2] not in settled]
+        if chunk:
+            results.extend(
+                registry.apply(chunk, source=source, allowed_carrier=allowed_carrier, in_order=True)
+            )
         bad: list[RejectRow] = []
+        repeated = 0
         for result in results:
             counts[result.outcome] += 1
-            if result.outcome is Outcome.REJECTED:
+            if result.outcome is Outcome.DUPLICATE:
+                repeated += 1
+            elif result.outcome is Outcome.REJECTED:
+                if result.reason == "EVENT_ID_REUSED":
+                    repeated += 1
                 bad.append(_reject_row(result))
         rejects.add(bad)
-        done += len(chunk)
+        screen = repeated * 2 >= len(items)
+        done += len(items)
         report("apply", done, total)
         if number % _COLLECT_EVERY == 0:
             _collect()
@@ -724,15 +750,15 @@ def _reject_row(result: EventResult) -> RejectRow:
     return (result.index, result.event_id or "", result.reason or "", result.message or "")
 
 
-def _chunks(items: Iterator[EventTuple], size: int) -> Iterator[list[ParsedEvent]]:
+def _chunks(items: Iterator[EventTuple], size: int) -> Iterator[list[EventTuple]]:
     """Chunks of at least *size* events (bar the last), never splitting one number's events."""
-    chunk: list[ParsedEvent] = []
+    chunk: list[EventTuple] = []
     last = ""
     for item in items:
         if len(chunk) >= size and item[0] != last:
             yield chunk
             chunk = []
-        chunk.append(from_tuple(item))
+        chunk.append(item)
         last = item[0]
     if chunk:
         yield chunk

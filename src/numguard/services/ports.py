@@ -80,6 +80,10 @@ class RegistryStore(Protocol):
         """Open a write transaction that orders itself after every earlier one."""
         ...
 
+    def existing_fingerprints(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Fingerprints of events already stored under these keys, outside a transaction."""
+        ...
+
     def carriers(self) -> list[CarrierCoverage]:
         """All registered carriers with their prefixes."""
         ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from numguard.domain.aging import AgingPolicy
 from numguard.domain.coverage import CarrierCoverage, CoverageMap
@@ -195,6 +195,34 @@ class RegistryService:
                 listener(changed)
         return results
 
+    def settled(
+        self, keys: Sequence[EventKey], *, allowed_carrier: str | None = None
+    ) -> dict[int, EventResult]:
+        """Results, by index, of the events among *keys* that their stored event id settles:
+        a duplicate (same fingerprint) or a reused id. No transaction: stored events are never
+        changed, so what this finds holds for :meth:`apply` too, which a bulk caller may then
+        spare these events (a re-import of a big file applies almost nothing). Events the
+        admission refuses are left to :meth:`apply`, which reports them."""
+        carriers = self.coverage.carriers
+        admitted = [
+            k
+            for k in keys
+            if (allowed_carrier is None or k.carrier == allowed_carrier)
+            and k.carrier in carriers
+            and (k.to_carrier is None or k.to_carrier in carriers)
+        ]
+        stored = self.store.existing_fingerprints({(k.carrier, k.event_id) for k in admitted})
+        if not stored:
+            return {}
+        results: dict[int, EventResult] = {}
+        for k in admitted:
+            previous = stored.get((k.carrier, k.event_id))
+            if previous is not None:
+                results[k.position] = _settled_result(
+                    k.position, k.event_id, previous, k.fingerprint
+                )
+        return results
+
     def _admission(
         self, event: LifecycleEvent, allowed_carrier: str | None
     ) -> tuple[str, str] | None:
@@ -206,6 +234,29 @@ class RegistryService:
         if event.to_carrier is not None and event.to_carrier not in carriers:
             return "UNKNOWN_CARRIER", f"carrier {event.to_carrier} is not registered"
         return None
+
+
+class EventKey(NamedTuple):
+    """What :meth:`RegistryService.settled` needs of an event (``position``: its index)."""
+
+    position: int
+    carrier: str
+    event_id: str
+    to_carrier: str | None
+    fingerprint: str
+
+
+def _settled_result(index: int, event_id: str, previous: str, fingerprint: str) -> EventResult:
+    """The result of an event whose id was used before, by an event with *previous* print."""
+    if previous == fingerprint:
+        return EventResult(index, event_id, Outcome.DUPLICATE)
+    return EventResult(
+        index,
+        event_id,
+        Outcome.REJECTED,
+        "EVENT_ID_REUSED",
+        "this event id was already used for a different event",
+    )
 
 
 def _normalize_prefix(prefix: str) -> str:
@@ -267,18 +318,9 @@ class _Batch:
             key = (event.carrier, event.event_id)
             previous = existing.get(key) or seen.get(key)
             if previous is not None:
-                if previous == item.fingerprint:
-                    results.append(EventResult(item.index, event.event_id, Outcome.DUPLICATE))
-                else:
-                    results.append(
-                        EventResult(
-                            item.index,
-                            event.event_id,
-                            Outcome.REJECTED,
-                            "EVENT_ID_REUSED",
-                            "this event id was already used for a different event",
-                        )
-                    )
+                results.append(
+                    _settled_result(item.index, event.event_id, previous, item.fingerprint)
+                )
                 continue
             number = event.phone_number
             current = self.states.get(number) or stored.get(number)

@@ -229,29 +229,17 @@ def _copy(cursor: Any, table: str, columns: Sequence[str], rows: list[tuple[Any,
             write_row(row)
 
 
-class SqlRegistryTransaction:
-    """One write transaction; ``seq`` is this transaction's tick of the registry clock.
-
-    Reads and writes of many rows go through the driver directly: on SQLite a temporary key
-    table joined to the indexed table and plain ``executemany``; on PostgreSQL ``unnest`` joins
-    and ``COPY`` (into the table, or into a temporary table for updates). Other databases, and
-    small writes on PostgreSQL, use SQLAlchemy Core. All of it runs in the one transaction.
-    """
+class _SqlRegistryReads:
+    """Reads of many keys on one connection, through the driver: on SQLite a temporary key
+    table joined to the indexed table, on PostgreSQL ``unnest`` joins; SQLAlchemy Core on
+    other databases."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
-        self.seq = int(
-            connection.execute(
-                update(registry_clock)
-                .where(registry_clock.c.id == 1)
-                .values(seq=registry_clock.c.seq + 1)
-                .returning(registry_clock.c.seq)
-            ).scalar_one()
-        )
 
     def _cursor(self) -> Any:
-        """A DBAPI cursor on this transaction's connection."""
+        """A DBAPI cursor on this connection."""
         return self.connection.connection.cursor()
 
     def existing_fingerprints(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -365,6 +353,27 @@ class SqlRegistryTransaction:
             state.phone_number: StoredState(state, ordinal)
             for state, ordinal, _ in _states_of(rows)
         }
+
+
+class SqlRegistryTransaction(_SqlRegistryReads):
+    """One write transaction; ``seq`` is this transaction's tick of the registry clock.
+
+    Writes of many rows go through the driver directly: plain ``executemany`` on SQLite;
+    ``COPY`` on PostgreSQL (into the table, or into a temporary table for updates). Other
+    databases, and small writes on PostgreSQL, use SQLAlchemy Core. All of it, and the reads,
+    run in the one transaction.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.seq = int(
+            connection.execute(
+                update(registry_clock)
+                .where(registry_clock.c.id == 1)
+                .values(seq=registry_clock.c.seq + 1)
+                .returning(registry_clock.c.seq)
+            ).scalar_one()
+        )
 
     def write(self, changes: ChangeSet) -> None:
         """Append the events, upsert the states, insert and update the tenures."""
@@ -606,6 +615,12 @@ class SqlRegistryStore:
     def transaction(self) -> Iterator[SqlRegistryTransaction]:
         with self.engine.begin() as connection:
             yield SqlRegistryTransaction(connection)
+
+    def existing_fingerprints(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Fingerprints of events stored under these keys, read outside any write transaction
+        (events are never updated or deleted: what this finds stays true)."""
+        with self.engine.connect() as conn:
+            return _SqlRegistryReads(conn).existing_fingerprints(keys)
 
     def carriers(self) -> list[CarrierCoverage]:
         with self.engine.connect() as conn:
