@@ -69,6 +69,7 @@ class Container:
     notifications: SubscriptionService = field(init=False, repr=False)
     _worker: threading.Thread | None = field(default=None, repr=False)
     _worker_stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _transports: list[HttpxWebhookTransport] = field(default_factory=list, repr=False)
 
     def delivery_worker(
         self, transport: WebhookTransport | None = None, **options: Any
@@ -76,13 +77,16 @@ class Container:
         """A webhook delivery worker on this container's database and clock (*options*
         override :class:`DeliveryWorker` fields, e.g. ``schedule`` in tests)."""
         s = self.settings
+        if transport is None:
+            made = HttpxWebhookTransport(
+                timeout=s.webhook_timeout_seconds, allow_private=s.webhook_allow_private
+            )
+            self._transports.append(made)  # closed with the container
+            transport = made
         return DeliveryWorker(
             self.notifications.store,
             self.notifications.box,
-            transport
-            or HttpxWebhookTransport(
-                timeout=s.webhook_timeout_seconds, allow_private=s.webhook_allow_private
-            ),
+            transport,
             self.now,
             self.today,
             s.event_source,
@@ -150,6 +154,9 @@ class Container:
         if self._worker is not None:
             self._worker.join(timeout=15)
             self._worker = None
+        for transport in self._transports:
+            transport.close()  # the workers' keep-alive connections
+        self._transports.clear()
         if self._refresher is not None:
             self._refresher.join(timeout=5)
             self._refresher = None
