@@ -1,15 +1,28 @@
-"""Import throughput: `numguard import` against a plain bulk load of the same rows.
+"""Import throughput: `numguard import` against two plain bulk loads.
 
 For SQLite and PostgreSQL it prints the rows/s of a full import (parse and validate every row,
-hash the holder's ID, sort, apply the lifecycle, write events, states and tenures) next to the
-rows/s of the plainest load of the same CSV rows into a table with the same columns and the same
-unique key: ``executemany`` on SQLite, ``COPY`` on PostgreSQL.
+hash the holder's ID, sort, apply the lifecycle, write events, states and tenures) and of a
+re-import of the same file (all duplicates), next to two baselines:
+
+* raw CSV: the plainest load of the same CSV rows into ONE table with the same columns and the
+  same unique key (``executemany`` on SQLite, ``COPY`` of the file on PostgreSQL);
+* stored rows: the rows the import left in ``lifecycle_events``, ``number_states`` and
+  ``tenures`` are read back (not timed) and loaded into a fresh database (file) whose schema is
+  made by the project's own migrations (``numguard.adapters.storage.db.upgrade``), so with the
+  same indexes, unique keys and append-only triggers: ``executemany`` per table on SQLite,
+  ``COPY`` per table (text format, the bytes ``COPY ... TO STDOUT`` gave) on PostgreSQL, all in
+  one transaction. Autoincrement ids are left to the database, as the import does.
+
+Every figure is input events per second (events in the CSV / seconds), so the import's share of
+each baseline reads directly; the stored-rows baseline is the cost of writing what the import
+writes, with nothing computed.
 
     python bench/bench_import.py [--events 1000000] [--skip-pg]
 
 PostgreSQL: ``NUMGUARD_BENCH_PG_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/numguard_bench``); the database is created if missing and
-its registry tables are emptied before the run.
+its registry tables are emptied before the run; the stored-rows load uses a database named after
+it with ``_plain`` appended, dropped and created for the run and dropped after it.
 """
 
 from __future__ import annotations
@@ -27,6 +40,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import make_url
 
+from numguard.adapters.storage.db import make_engine, upgrade
 from numguard.bootstrap import build
 from numguard.services.demo_world import DEMO_CARRIERS, iter_events, write_events_csv
 from numguard.services.importer import import_file
@@ -51,6 +65,33 @@ CREATE TABLE plain_events (
     UNIQUE (carrier, event_id)
 )
 """
+STORED_TABLES = ("lifecycle_events", "number_states", "tenures")
+"""The tables an import writes, in the order the stored-rows baseline loads them."""
+
+
+def stored_columns(conn: sqlite3.Connection | psycopg.Connection, table: str) -> list[str]:
+    """The columns of *table* an import gives values for: all but an autoincrement ``id``."""
+    if isinstance(conn, sqlite3.Connection):
+        names = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+    else:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position",
+                (table,),
+            )
+        ]
+    return [n for n in names if n != "id"]
+
+
+def _quoted(columns: list[str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def _order(table: str) -> str:
+    """Insertion order where the table has an autoincrement id."""
+    return "" if table == "number_states" else " ORDER BY id"
 
 
 def import_rate(url: str, source: Path) -> tuple[float, float, int]:
@@ -91,6 +132,79 @@ def sqlite_plain_rate(path: Path, source: Path) -> float:
     seconds = time.perf_counter() - started
     conn.close()
     return rows / seconds
+
+
+def sqlite_stored_rate(source_db: Path, path: Path, events: int) -> tuple[float, int]:
+    """Events/s of executemany of the rows the import stored into a migrated fresh file."""
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    loads = []
+    with sqlite3.connect(source_db) as source:
+        for table in STORED_TABLES:
+            columns = stored_columns(source, table)
+            rows = source.execute(
+                f"SELECT {_quoted(columns)} FROM {table}{_order(table)}"  # noqa: S608
+            ).fetchall()
+            marks = ", ".join("?" for _ in columns)
+            insert = f"INSERT INTO {table} ({_quoted(columns)}) VALUES ({marks})"  # noqa: S608
+            loads.append((insert, rows))
+    source.close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    started = time.perf_counter()
+    conn.execute("BEGIN")
+    for sql, rows in loads:
+        conn.executemany(sql, rows)
+    conn.commit()
+    seconds = time.perf_counter() - started
+    conn.close()
+    return events / seconds, sum(len(rows) for _, rows in loads)
+
+
+def pg_stored_rate(url: str, events: int) -> tuple[float, int]:
+    """Events/s of COPY per table of the rows the import stored into a migrated fresh database."""
+    parsed = make_url(url)
+    fresh = f"{parsed.database or 'numguard_bench'}_plain"
+    admin = parsed.set(database="postgres").render_as_string(hide_password=False)
+    target = parsed.set(database=fresh).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{fresh}"')
+        conn.execute(f'CREATE DATABASE "{fresh}"')
+    try:
+        engine = make_engine(target)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        loads = []
+        with psycopg.connect(url) as source, source.cursor() as cur:
+            for table in STORED_TABLES:
+                columns = stored_columns(source, table)
+                select = f"SELECT {_quoted(columns)} FROM {table}{_order(table)}"  # noqa: S608
+                with cur.copy(f"COPY ({select}) TO STDOUT") as copy:
+                    data = b"".join(bytes(block) for block in copy)
+                loads.append((f"COPY {table} ({_quoted(columns)}) FROM STDIN", data))
+            total = 0
+            for table in STORED_TABLES:
+                row = source.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+                total += row[0] if row else 0
+        with psycopg.connect(target) as conn:
+            started = time.perf_counter()
+            with conn.cursor() as cur:
+                for sql, data in loads:
+                    with cur.copy(sql) as copy:
+                        for at in range(0, len(data), 1 << 20):
+                            copy.write(data[at : at + (1 << 20)])
+            conn.commit()
+            seconds = time.perf_counter() - started
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{fresh}"')
+    return events / seconds, total
 
 
 def pg_prepare(url: str) -> str:
@@ -173,7 +287,8 @@ def main() -> None:
         results = []
         first, again, accepted = import_rate(f"sqlite:///{work}/registry.db", source)
         plain = sqlite_plain_rate(work / "plain.db", source)
-        results.append(("SQLite", first, again, plain, "executemany"))
+        stored, stored_rows = sqlite_stored_rate(work / "registry.db", work / "stored.db", written)
+        results.append(("SQLite", first, again, plain, stored, "executemany"))
         if not args.skip_pg:
             try:
                 url = pg_prepare(PG_URL)
@@ -182,13 +297,24 @@ def main() -> None:
             else:
                 first_pg, again_pg, _ = import_rate(url, source)
                 plain_pg = pg_plain_rate(url, source)
-                results.append(("PostgreSQL", first_pg, again_pg, plain_pg, "COPY"))
-        print(f"accepted {accepted:,} of {written:,} on the first import")
-        print(f"{'database':<11} {'import':>10} {'re-import':>10} {'plain':>12}  ratio")
-        for name, first_rate, again_rate, plain_rate, how in results:
+                stored_pg, stored_rows_pg = pg_stored_rate(url, written)
+                if stored_rows_pg != stored_rows:
+                    print(f"PostgreSQL stored {stored_rows_pg:,} rows, SQLite {stored_rows:,}")
+                results.append(("PostgreSQL", first_pg, again_pg, plain_pg, stored_pg, "COPY"))
+        print(
+            f"accepted {accepted:,} of {written:,} on the first import, which stored "
+            f"{stored_rows:,} rows in {', '.join(STORED_TABLES)}"
+        )
+        print("events/s of input events; share = import / baseline")
+        print(
+            f"{'database':<11} {'import':>10} {'re-import':>10}"
+            f" {'raw CSV':>12} {'share':>6} {'stored rows':>12} {'share':>6}  baselines by"
+        )
+        for name, first_rate, again_rate, plain_rate, stored_rate, how in results:
             print(
-                f"{name:<11} {first_rate:>10,.0f} {again_rate:>10,.0f} {plain_rate:>12,.0f}"
-                f"  {first_rate / plain_rate:6.1%}  (rows/s; plain = {how})"
+                f"{name:<11} {first_rate:>10,.0f} {again_rate:>10,.0f}"
+                f" {plain_rate:>12,.0f} {first_rate / plain_rate:>6.1%}"
+                f" {stored_rate:>12,.0f} {first_rate / stored_rate:>6.1%}  {how}"
             )
 
 
