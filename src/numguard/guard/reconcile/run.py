@@ -32,6 +32,7 @@ from numguard.guard.reconcile.bindings import (
     BLOCK_BYTES,
     BindingsBlock,
     Reject,
+    day_number,
     gather,
     iter_blocks,
 )
@@ -183,14 +184,9 @@ def decide_block(
     table: DecisionTable, block: BindingsBlock, outcome: npt.NDArray[np.int8]
 ) -> npt.NDArray[np.intp]:
     """The table cell of every binding of *block* given the registry's *outcome* per row."""
-    idle_days = np.maximum(day_number_of(table.as_of) - block.last, 0)
+    idle_days = np.maximum(day_number(table.as_of) - block.last, 0)
     dormant = idle_days * 86400.0 > table.dormant_seconds[block.category]
     return cell_index(block.category, outcome, dormant, block.factors)
-
-
-def day_number_of(day: date) -> int:
-    """Days since 1970-01-01."""
-    return (day - date(1970, 1, 1)).days
 
 
 def render_actions(block: BindingsBlock, cells: npt.NDArray[np.intp], suffixes: Suffixes) -> bytes:
