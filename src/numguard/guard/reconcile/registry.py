@@ -29,7 +29,13 @@ import numpy as np
 import numpy.typing as npt
 
 from numguard.errors import ErrorKind, NumguardError, Unavailable
-from numguard.guard.client import CHECK_SCOPE, TOKEN_PATH, RetryPolicy, parse_retry_after
+from numguard.guard.client import (
+    CHECK_SCOPE,
+    TOKEN_PATH,
+    RetryPolicy,
+    _error_fields,
+    parse_retry_after,
+)
 from numguard.guard.reconcile.table import NO, UNKNOWN, YES
 
 BULK_PATH = "/v1/checks/bulk"
@@ -252,13 +258,7 @@ class HttpBulkChecker:
 
 def _describe(reply: httpx.Response) -> str:
     """``HTTP 401 invalid_client: message`` from a CAMARA or OAuth error body."""
-    try:
-        body = reply.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        code = body.get("code") or body.get("error") or ""
-        message = body.get("message") or body.get("error_description") or ""
-        if code or message:
-            return f"HTTP {reply.status_code} {code}: {message}".strip()
+    code, message = _error_fields(reply)
+    if code or message:
+        return f"HTTP {reply.status_code} {code}: {message}".strip()
     return f"HTTP {reply.status_code}"
