@@ -333,8 +333,10 @@ def reconcile(
     down = threading.Event()
 
     def check(block: BindingsBlock) -> BulkReply | None:
-        if down.is_set() or not len(block):
-            return None if down.is_set() else BulkReply(np.zeros(0, np.int8), {})
+        if down.is_set():
+            return None
+        if not len(block):
+            return BulkReply(np.zeros(0, np.int8), {})
         try:
             return checker.check(block.check_pairs(), len(block))
         except RegistryUnreachable:
@@ -377,7 +379,6 @@ def reconcile(
         reject_codes=sink.reject_codes,
         seconds=time.perf_counter() - started,
     )
-    partial = summary_path.with_name(summary_path.name + ".part")
-    partial.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
-    os.replace(partial, summary_path)
+    with _written(summary_path) as handle:
+        handle.write((json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n").encode())
     return report
