@@ -28,7 +28,6 @@ import io
 import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -462,10 +461,6 @@ class BindingStore(Protocol):
         transaction). False when it was not pending any more."""
         ...
 
-    def transaction(self) -> AbstractContextManager[Any]:
-        """A raw transaction (for callers that need one around several calls)."""
-        ...
-
 
 # parsing --------------------------------------------------------------------------------------
 
@@ -698,7 +693,7 @@ class BindingService:
             try:
                 binding = parse_binding(item, record, self.default_region, today)
             except NumguardError as exc:
-                results[i] = _rejected(i, item, self.default_region, exc)
+                results[i] = _rejected(i, item, exc)
                 continue
             key = (binding.account_ref, binding.phone_number)
             if key in seen:
@@ -735,7 +730,7 @@ class BindingService:
                     raise _ItemError("each binding is an object", code="INVALID_ARGUMENT")
                 key = _key(item, self.default_region)
             except NumguardError as exc:
-                results[i] = _rejected(i, item, self.default_region, exc)
+                results[i] = _rejected(i, item, exc)
                 continue
             good.append((i, key))
         if good:
@@ -1003,7 +998,7 @@ def working_days_after(start: date, days: int) -> date:
     return current
 
 
-def _rejected(i: int, item: object, region: str, exc: NumguardError) -> ItemResult:
+def _rejected(i: int, item: object, exc: NumguardError) -> ItemResult:
     ref = item.get("accountRef") if isinstance(item, Mapping) else None
     phone = item.get("phoneNumber") if isinstance(item, Mapping) else None
     return ItemResult(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -115,12 +114,6 @@ class SqlBindingStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A raw transaction: commits when the block ends, rolls back on an exception."""
-        with self.engine.begin() as conn:
-            yield conn
 
     # platforms --------------------------------------------------------------------------------
 
