@@ -439,13 +439,18 @@ async def verify_lookup(request: Request, lookup_id: str, body: CodeBody) -> Res
     )
 
 
+def _bearer(request: Request) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header; empty for anything else."""
+    kind, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if kind.lower() == "bearer" else ""
+
+
 async def _session(request: Request, lookup_id: str) -> LookupSession:
-    header = request.headers.get("authorization", "")
-    kind, _, token = header.partition(" ")
-    if kind.lower() != "bearer" or not token.strip():
+    token = _bearer(request)
+    if not token:
         raise SessionInvalid("send the lookup's session token: Authorization: Bearer <token>")
     people = container_of(request).people
-    session = await run_in_threadpool(people.session, token.strip())
+    session = await run_in_threadpool(people.session, token)
     if session.lookup_id != lookup_id:
         raise SessionInvalid("this session token belongs to another lookup")
     return session
@@ -596,10 +601,9 @@ async def track_unbind_requests(request: Request) -> Response:
     Shows platform names, categories, account counts, statuses, dates and rejection reasons
     of the requests of that number and tenure, and nothing else.
     """
-    kind, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip() if kind.lower() == "bearer" else ""
     people = container_of(request).people
-    tracked = await run_in_threadpool(people.track, token)  # refusals are audited there too
+    # refusals are audited there too
+    tracked = await run_in_threadpool(people.track, _bearer(request))
     response = _json(tracked_body(tracked))
     response.headers["Cache-Control"] = "no-store"
     return response
