@@ -52,9 +52,8 @@ class AuditEntry:
         detail = self.detail
         if detail is not None and not isinstance(detail, str):
             detail = json.dumps(detail, sort_keys=True, ensure_ascii=False)
-        correlator = self.correlator
-        if correlator is not None and len(correlator) > MAX_CORRELATOR:
-            correlator = correlator[:MAX_CORRELATOR]  # never refuse an entry over its length
+        # never refuse an entry over the correlator's length: cut it to the column
+        correlator = self.correlator[:MAX_CORRELATOR] if self.correlator is not None else None
         return (
             self.at,
             self.kind,
