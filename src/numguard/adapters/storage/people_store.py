@@ -109,6 +109,34 @@ def _values(platform: str, b: Binding, now: datetime) -> dict[str, Any]:
     }
 
 
+def _changes(row: Any, b: Binding, now: datetime) -> dict[str, Any]:
+    """The update of stored binding *row* to *b* (its parameters for :func:`_update`)."""
+    return {
+        "row_id": row.id,
+        "category": b.category.value,
+        "bound_at": b.bound_at,
+        "last_active_at": b.last_active_at,
+        "updated_at": now,
+    }
+
+
+def _update(conn: Connection, changes: list[dict[str, Any]]) -> None:
+    """Apply :func:`_changes` parameter sets in one executemany."""
+    if not changes:
+        return
+    conn.execute(
+        update(bindings)
+        .where(bindings.c.id == bindparam("row_id"))
+        .values(
+            category=bindparam("category"),
+            bound_at=bindparam("bound_at"),
+            last_active_at=bindparam("last_active_at"),
+            updated_at=bindparam("updated_at"),
+        ),
+        changes,
+    )
+
+
 class SqlBindingStore:
     """The :class:`~numguard.services.bindings.BindingStore` on one SQLAlchemy engine."""
 
@@ -191,30 +219,11 @@ class SqlBindingStore:
             elif _same(row, b):
                 outcomes.append("unchanged")
             else:
-                updates.append(
-                    {
-                        "row_id": row.id,
-                        "category": b.category.value,
-                        "bound_at": b.bound_at,
-                        "last_active_at": b.last_active_at,
-                        "updated_at": now,
-                    }
-                )
+                updates.append(_changes(row, b, now))
                 outcomes.append("updated")
         if inserts:
             conn.execute(insert(bindings), inserts)
-        if updates:
-            conn.execute(
-                update(bindings)
-                .where(bindings.c.id == bindparam("row_id"))
-                .values(
-                    category=bindparam("category"),
-                    bound_at=bindparam("bound_at"),
-                    last_active_at=bindparam("last_active_at"),
-                    updated_at=bindparam("updated_at"),
-                ),
-                updates,
-            )
+        _update(conn, updates)
         return outcomes
 
     def delete_bindings(self, platform: str, keys: Sequence[tuple[str, str]]) -> list[bool]:
@@ -246,7 +255,8 @@ class SqlBindingStore:
         """Make the platform's bindings exactly those in *chunks*, in one transaction.
 
         The platform's current keys are read once into memory (about 100 bytes a binding);
-        each chunk is compared against them and only differences are written.
+        each chunk is compared against them and only differences are written (changed rows by
+        the id already read, without a second query).
         """
         created = updated = unchanged = 0
         with self.engine.begin() as conn:
@@ -256,7 +266,7 @@ class SqlBindingStore:
             }
             for chunk in chunks:
                 inserts: list[dict[str, Any]] = []
-                changed: list[Binding] = []
+                changed: list[dict[str, Any]] = []
                 for b in chunk:
                     row = current.pop((b.account_ref, b.phone_number), None)
                     if row is None:
@@ -264,13 +274,12 @@ class SqlBindingStore:
                     elif _same(row, b):
                         unchanged += 1
                     else:
-                        changed.append(b)
+                        changed.append(_changes(row, b, now))
                 if inserts:
                     conn.execute(insert(bindings), inserts)
                     created += len(inserts)
-                if changed:
-                    self._put(conn, platform, changed, now)
-                    updated += len(changed)
+                _update(conn, changed)
+                updated += len(changed)
             stale = [r.id for r in current.values()]
             for part in _chunks(stale):
                 conn.execute(delete(bindings).where(bindings.c.id.in_(list(part))))
