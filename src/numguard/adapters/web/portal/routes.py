@@ -61,6 +61,11 @@ DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 """Times on the pages are Beijing time, as the registry's dates are."""
 
 
+def _local(moment: datetime) -> str:
+    """*moment* as the pages show it: Beijing time, to the minute."""
+    return moment.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
+
+
 def _people(request: Request) -> PeopleService:
     return container_of(request).people
 
@@ -146,7 +151,7 @@ def _lookup_page(
 ) -> Response:
     return v.page(
         "lookup.html",
-        "plan" if kind == "plan" else "lookup",
+        page_name(kind),
         status=status,
         kind=kind,
         kinds=KINDS,
@@ -194,20 +199,15 @@ async def lookup_submit(request: Request) -> Response:
         errors.append(v.error(id_field, f"error.{id_field}_invalid"))
     if not errors:
         try:
-            if kind == "numbers":
-                started = await run_in_threadpool(
-                    lambda: _people(request).start_lookup(phone, id_number=claim)
-                )
-            else:
-                started = await run_in_threadpool(
-                    lambda: _people(request).start_lookup(phone, id_suffix=claim)
-                )
+            started = await run_in_threadpool(
+                _people(request).start_lookup, phone, **{id_field: claim}
+            )
         except (MalformedPhoneNumber, InvalidPhoneNumber):
             errors.append(v.error("phone", "error.phone_invalid"))
         except (InvalidIdNumber, InvalidInput):
             errors.append(v.error(id_field, f"error.{id_field}_invalid"))
         except LookupTooSoon as exc:
-            until = exc.until.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
+            until = _local(exc.until)
             errors.append(v.error(None, TOO_SOON_KEY[exc.reason], until=until))
         except Unavailable:
             errors.append(v.error(None, "error.unavailable"))
@@ -440,7 +440,7 @@ async def requests_page(request: Request) -> Response:
                 "id": r.request_id,
                 "platform": r.platform_name,
                 "status": r.status.value,
-                "sent_at": r.created_at.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M"),
+                "sent_at": _local(r.created_at),
                 "deadline": r.due_on.isoformat(),
                 "reason": r.reason,
                 "accounts": r.account_count,
@@ -473,7 +473,7 @@ def _tracking_link(v: Visit) -> dict[str, str] | None:
     return {
         "token": token,
         "url": f"{base}/portal/track?{urlencode({'lang': v.lang})}#{token}",
-        "until": until.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M"),
+        "until": _local(until),
     }
 
 
@@ -519,18 +519,14 @@ async def track(request: Request) -> Response:
             "category": r.category.value,
             "accounts": r.account_count,
             "status": r.status.value,
-            "sent_at": r.requested_at.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M"),
+            "sent_at": _local(r.requested_at),
             "deadline": r.due_on.isoformat(),
-            "answered_at": (
-                r.answered_at.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
-                if r.answered_at
-                else None
-            ),
+            "answered_at": _local(r.answered_at) if r.answered_at else None,
             "reason": r.reason,
         }
         for r in found.requests
     ]
-    until = found.expires_at.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M")
+    until = _local(found.expires_at)
     return _track_page(v, rows=rows, token=token, until=until)
 
 
