@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass
 
 CSRF_COOKIE = "ng_csrf"
-CSRF_FIELD = "csrf"
 CSRF_SECONDS = 12 * 3600
 PENDING_COOKIE = "ng_pending"
 PENDING_SECONDS = 10 * 60
