@@ -30,7 +30,7 @@ class DemoPlatform:
     name: str
     category: Category
     prefix: str
-    """How its account references start (``cmb-000123``)."""
+    """How its account references start (``bk-0000001``)."""
 
 
 DEMO_PLATFORMS: tuple[DemoPlatform, ...] = (
