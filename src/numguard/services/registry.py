@@ -170,13 +170,14 @@ class RegistryService:
         results: list[EventResult] = []
         admissible: list[ParsedEvent] = []
         for item in parsed:
-            refusal = self._admission(item.event, allowed_carrier)
+            event = item.event
+            refusal = self._admission(event.carrier, event.to_carrier, allowed_carrier)
             if refusal is None:
                 admissible.append(item)
             else:
                 code, message = refusal
                 results.append(
-                    EventResult(item.index, item.event.event_id, Outcome.REJECTED, code, message)
+                    EventResult(item.index, event.event_id, Outcome.REJECTED, code, message)
                 )
         if not admissible:
             return results
@@ -203,13 +204,8 @@ class RegistryService:
         changed, so what this finds holds for :meth:`apply` too, which a bulk caller may then
         spare these events (a re-import of a big file applies almost nothing). Events the
         admission refuses are left to :meth:`apply`, which reports them."""
-        carriers = self.coverage.carriers
         admitted = [
-            k
-            for k in keys
-            if (allowed_carrier is None or k.carrier == allowed_carrier)
-            and k.carrier in carriers
-            and (k.to_carrier is None or k.to_carrier in carriers)
+            k for k in keys if self._admission(k.carrier, k.to_carrier, allowed_carrier) is None
         ]
         stored = self.store.existing_fingerprints({(k.carrier, k.event_id) for k in admitted})
         if not stored:
@@ -224,15 +220,16 @@ class RegistryService:
         return results
 
     def _admission(
-        self, event: LifecycleEvent, allowed_carrier: str | None
+        self, carrier: str, to_carrier: str | None, allowed_carrier: str | None
     ) -> tuple[str, str] | None:
-        if allowed_carrier is not None and event.carrier != allowed_carrier:
+        """Why an event of *carrier* (to *to_carrier*) is refused before any lookup, or None."""
+        if allowed_carrier is not None and carrier != allowed_carrier:
             return "CARRIER_NOT_ALLOWED", f"this client reports for {allowed_carrier} only"
         carriers = self.coverage.carriers
-        if event.carrier not in carriers:
-            return "UNKNOWN_CARRIER", f"carrier {event.carrier} is not registered"
-        if event.to_carrier is not None and event.to_carrier not in carriers:
-            return "UNKNOWN_CARRIER", f"carrier {event.to_carrier} is not registered"
+        if carrier not in carriers:
+            return "UNKNOWN_CARRIER", f"carrier {carrier} is not registered"
+        if to_carrier is not None and to_carrier not in carriers:
+            return "UNKNOWN_CARRIER", f"carrier {to_carrier} is not registered"
         return None
 
 
