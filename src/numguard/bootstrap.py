@@ -191,11 +191,12 @@ def build(
     )
     index = AnswerIndex()
     audit = AuditTrail(SqlAuditStore(engine), flush_seconds=settings.audit_flush_seconds)
+    hasher = NumberHasher(settings.number_key)
     checks = CheckService(
         registry,
         index,
         audit,
-        NumberHasher(settings.number_key),
+        hasher,
         default_region=settings.default_region,
         today=today,
         now=clock,
@@ -209,7 +210,6 @@ def build(
     limiter = RateLimiter.from_settings(settings, rate_of=clients.rate_of)
     # Each token request costs a scrypt hash: limit them per remote address.
     token_limiter = RateLimiter(10.0, 20.0)
-    hasher = NumberHasher(settings.number_key)
     bindings = BindingService(
         SqlBindingStore(engine),
         audit,
