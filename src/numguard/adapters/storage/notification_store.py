@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -247,18 +246,13 @@ class SqlNotificationStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def _begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
-
     # subscriptions ------------------------------------------------------------------------------
 
     def add_subscription(
         self, subscription: Subscription, client_id: str | None, sealed_secret: bytes
     ) -> None:
         """Store a new subscription and its types."""
-        with self._begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(
                 insert(webhook_subscriptions).values(
                     id=subscription.subscription_id,
@@ -318,7 +312,7 @@ class SqlNotificationStore:
         """Mark deleted, drop its types, cancel its pending deliveries."""
         s = webhook_subscriptions.c
         d = webhook_deliveries.c
-        with self._begin() as conn:
+        with self.engine.begin() as conn:
             done = conn.execute(
                 update(webhook_subscriptions)
                 .where(s.id == subscription_id, s.platform == platform, s.deleted_at.is_(None))
@@ -351,7 +345,7 @@ class SqlNotificationStore:
         """Numbers in AGING whose aging ends within *horizon_days* (and did not end more than
         *horizon_days* ago), with a binding of a platform subscribed to the type: one event per
         platform and aging period (number, tenure ordinal, cancellation date)."""
-        with self._begin() as conn:
+        with self.engine.begin() as conn:
             dialect = conn.dialect.name
             cause = (
                 "'reissue:' || s.phone_number || ':' || CAST(s.tenure_ordinal AS VARCHAR(12))"
@@ -391,7 +385,7 @@ class SqlNotificationStore:
         self, worker: str, now: datetime, lease_until: datetime, limit: int
     ) -> list[ClaimedDelivery]:
         """Lease up to *limit* due deliveries (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
-        with self._begin() as conn:
+        with self.engine.begin() as conn:
             pick = _CLAIM_SELECT
             if conn.dialect.name == "postgresql":
                 pick += " FOR UPDATE SKIP LOCKED"
@@ -458,7 +452,7 @@ class SqlNotificationStore:
         if not records:
             return
         d = webhook_deliveries.c
-        with self._begin() as conn:
+        with self.engine.begin() as conn:
             conn.execute(
                 insert(webhook_attempts),
                 [
@@ -596,7 +590,7 @@ class SqlNotificationStore:
     ) -> bool | None:
         """Pending again and due now, with a new retry window."""
         d, s = webhook_deliveries.c, webhook_subscriptions.c
-        with self._begin() as conn:
+        with self.engine.begin() as conn:
             row = conn.execute(
                 select(s.deleted_at)
                 .select_from(webhook_deliveries)
