@@ -16,7 +16,6 @@ from dataclasses import dataclass
 CSRF_COOKIE = "ng_csrf"
 CSRF_SECONDS = 12 * 3600
 PENDING_COOKIE = "ng_pending"
-PENDING_SECONDS = 10 * 60
 SESSION_COOKIE = "ng_session"
 SESSION_SECONDS = 15 * 60
 TRACKING_COOKIE = "ng_tracking"

@@ -27,7 +27,6 @@ from starlette.responses import Response
 from numguard.adapters.web.errors import STATUS_OF_KIND
 from numguard.adapters.web.portal.cookies import (
     PENDING_COOKIE,
-    PENDING_SECONDS,
     SESSION_COOKIE,
     SESSION_SECONDS,
     TRACKING_COOKIE,
@@ -216,9 +215,15 @@ async def lookup_submit(request: Request) -> Response:
         else:
             v.forget(SESSION_COOKIE)
             pending = f"{kind} {started.lookup_id} {started.phone_masked}"
-            v.keep("pending", PENDING_COOKIE, pending, PENDING_SECONDS)
+            seconds = _seconds_until(request, started.code_expires_at)
+            v.keep("pending", PENDING_COOKIE, pending, seconds)
             return v.redirect("/portal/code")
     return _lookup_page(v, kind, errors=errors, form={"phone": phone}, status=400)
+
+
+def _seconds_until(request: Request, when: datetime) -> int:
+    """A cookie lives as long as what it stands for (a code, a session), on the service's clock."""
+    return max(1, int((when - container_of(request).now()).total_seconds()))
 
 
 # code entry -----------------------------------------------------------------------------------
@@ -289,9 +294,7 @@ async def code_submit(request: Request) -> Response:
         v.forget(PENDING_COOKIE)
         return _code_page(v, kind, masked, [v.error(None, "error.code_expired")], 400)
     v.forget(PENDING_COOKIE)
-    # The cookie lives as long as the service's session (measured on the service's clock).
-    left = session.expires_at - container_of(request).now()
-    seconds = max(1, int(left.total_seconds()))
+    seconds = _seconds_until(request, session.expires_at)
     v.keep("session", SESSION_COOKIE, f"{kind} {session.token}", seconds)
     if kind == "accounts" and session.kind is LookupKind.NUMBERS:
         kind = "numbers"
