@@ -29,6 +29,8 @@ class NumguardError(Exception):
 
     kind: ErrorKind = ErrorKind.INVALID
     code: str = "INVALID_ARGUMENT"
+    keep_code: bool = False
+    """True when the API answers with this error's own code rather than its kind's standard one."""
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)

@@ -47,7 +47,7 @@ def camara_code(error: NumguardError) -> str:
     Errors of the people's and platforms' APIs that a client must tell apart (a wrong SMS
     code, an expired one) set ``keep_code = True`` and keep their own code.
     """
-    if getattr(error, "keep_code", False):
+    if error.keep_code:
         return error.code
     if error.kind is ErrorKind.INVALID:
         return "INVALID_ARGUMENT"
