@@ -448,7 +448,17 @@ class SubscriptionService:
         client_id: str | None = None,
     ) -> CreatedSubscription:
         """A new subscription of *platform*; the answer carries its secret, only now."""
-        url = self.verify_sink(sink)
+        return self._subscribe(platform, self.verify_sink(sink), types, expires_at, client_id)
+
+    def _subscribe(
+        self,
+        platform: str,
+        url: str,
+        types: object,
+        expires_at: datetime | None,
+        client_id: str | None,
+    ) -> CreatedSubscription:
+        """:meth:`subscribe` with *url* checked already (:meth:`verify_sink`)."""
         kinds = parse_types(types)
         now = self.now()
         if expires_at is not None:
@@ -504,7 +514,7 @@ class SubscriptionService:
                     self.unsubscribe(platform, old.subscription_id)
         if sink is None or any(s.sink == sink for s in live):
             return None
-        return self.subscribe(platform, sink, [str(unbind)], None)
+        return self._subscribe(platform, sink, [str(unbind)], None, None)
 
     def unsubscribe(self, platform: str, subscription_id: str) -> None:
         """Delete a subscription; its pending deliveries are cancelled."""
