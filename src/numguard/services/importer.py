@@ -698,38 +698,26 @@ def _apply_runs(
     rejects: _Rejects,
     report: ProgressCallback,
 ) -> dict[Outcome, int]:
-    """Apply the merged runs chunk by chunk.
+    """Apply the merged runs chunk by chunk through a :class:`BatchPipeline` (one chunk is
+    computed while the one before it is written).
 
     While chunks are mostly events stored already (a file imported again), each chunk's
     stored event ids are first looked up outside a transaction
     (:meth:`RegistryService.settled`): those events are duplicates or reused ids whatever else
-    happens, and only the rest go through :meth:`RegistryService.apply`. A first import looks
-    up its first chunk only.
+    happens, and only the rest go to the pipeline. A first import looks up its first chunk
+    only.
     """
     counts = dict.fromkeys(Outcome, 0)
     done = 0
     screen = True
     report("apply", 0, total)
-    for number, items in enumerate(
-        _chunks(heapq.merge(*(_read_run(p) for p in runs)), chunk_size), start=1
-    ):
-        settled = (
-            registry.settled(
-                [EventKey(t[2], t[5], t[3], t[7], t[8]) for t in items],
-                allowed_carrier=allowed_carrier,
-            )
-            if screen
-            else {}
-        )
-        results = list(settled.values())
-        chunk = [from_tuple(t) for t in items if t[2] not in settled]
-        if chunk:
-            results.extend(
-                registry.apply(chunk, source=source, allowed_carrier=allowed_carrier, in_order=True)
-            )
+
+    def tally(results: Iterable[EventResult]) -> None:
+        nonlocal done, screen
         bad: list[RejectRow] = []
-        repeated = 0
+        repeated = seen = 0
         for result in results:
+            seen += 1
             counts[result.outcome] += 1
             if result.outcome is Outcome.DUPLICATE:
                 repeated += 1
@@ -738,11 +726,30 @@ def _apply_runs(
                     repeated += 1
                 bad.append(_reject_row(result))
         rejects.add(bad)
-        screen = repeated * 2 >= len(items)
-        done += len(items)
-        report("apply", done, total)
-        if number % _COLLECT_EVERY == 0:
-            _collect()
+        if seen:
+            screen = repeated * 2 >= seen
+            done += seen
+            report("apply", done, total)
+
+    with registry.pipeline(source=source, allowed_carrier=allowed_carrier) as pipeline:
+        for number, items in enumerate(
+            _chunks(heapq.merge(*(_read_run(p) for p in runs)), chunk_size), start=1
+        ):
+            settled = (
+                registry.settled(
+                    [EventKey(t[2], t[5], t[3], t[7], t[8]) for t in items],
+                    allowed_carrier=allowed_carrier,
+                )
+                if screen
+                else {}
+            )
+            tally(settled.values())
+            chunk = [from_tuple(t) for t in items if t[2] not in settled]
+            if chunk:
+                tally(pipeline.put(chunk, in_order=True))
+            if number % _COLLECT_EVERY == 0:
+                _collect()
+        tally(pipeline.close())
     return counts
 
 

@@ -55,8 +55,15 @@ class ChangeSet:
     tenures: Sequence[TenureRow]
 
 
-class RegistryTransaction(Protocol):
-    """One write transaction on the registry. Leaving the context commits it."""
+class WriteConflict(Exception):
+    """A write transaction broke a unique key another writer took since the batch was read
+    (the same event id reported twice at once); it was rolled back and may be retried."""
+
+
+class RegistryReads(Protocol):
+    """Reads of stored events and states; ``seq`` is the registry clock they start from:
+    a transaction's own tick, or for a snapshot the clock read before anything else (later
+    writers all have a higher tick)."""
 
     seq: int
 
@@ -68,6 +75,11 @@ class RegistryTransaction(Protocol):
         """Current states of these numbers (absent ones are not in the result)."""
         ...
 
+
+class RegistryTransaction(RegistryReads, Protocol):
+    """One write transaction on the registry. Leaving the context commits it; a broken
+    unique key raises :class:`WriteConflict` after the rollback."""
+
     def write(self, changes: ChangeSet) -> None:
         """Append the events, upsert the states, insert and update the tenures."""
         ...
@@ -78,6 +90,10 @@ class RegistryStore(Protocol):
 
     def transaction(self) -> AbstractContextManager[RegistryTransaction]:
         """Open a write transaction that orders itself after every earlier one."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[RegistryReads]:
+        """Reads outside any write transaction, from the clock read first."""
         ...
 
     def existing_fingerprints(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:

@@ -4,35 +4,34 @@ A batch is applied in one transaction that first bumps the registry clock, so wr
 ordered and a crash never leaves events, states and tenures apart. Within the batch, events are
 applied per number in effective-date order; each is accepted, a duplicate (same carrier and
 event id, same content: a no-op) or rejected with a reason code, and rejected ones change nothing.
+
+Bulk writers (the importer) use a :class:`BatchPipeline`: each chunk is computed from a snapshot
+while the previous chunk is being written, and its write transaction checks that no other
+writer ticked the clock since the snapshot (else the chunk is computed again inside the
+transaction), so the outcome is the one :meth:`RegistryService.apply` would give.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from types import TracebackType
+from typing import Any, NamedTuple, Self
 
 from numguard.domain.aging import AgingPolicy
 from numguard.domain.coverage import CarrierCoverage, CoverageMap
-from numguard.domain.lifecycle import (
-    Applied,
-    EventType,
-    LifecycleEvent,
-    NumberState,
-    NumberStatus,
-    TenureChangeKind,
-    apply_event,
-)
+from numguard.domain.lifecycle import NumberState
 from numguard.errors import InvalidInput
+from numguard.services.batch import LifecycleBatch, PreparedBatch, settled_result
 from numguard.services.events import EventResult, Outcome, ParsedEvent, parse_record
 from numguard.services.ports import (
     ChangeSet,
-    EventRecord,
     RegistryStore,
     RegistryTransaction,
-    StoredState,
-    TenureRow,
+    WriteConflict,
 )
 
 StateListener = Callable[[Iterable[NumberState]], None]
@@ -86,6 +85,10 @@ class RegistryService:
     def on_states_changed(self, listener: StateListener) -> None:
         """Call *listener* with the new states after every committed write."""
         self._listeners.append(listener)
+
+    def off_states_changed(self, listener: StateListener) -> None:
+        """Stop calling *listener* (added by :meth:`on_states_changed`)."""
+        self._listeners.remove(listener)
 
     # carriers -----------------------------------------------------------------------------
 
@@ -167,7 +170,78 @@ class RegistryService:
         ``in_order`` says *parsed* is sorted by (phone number, effective date, index) already
         (as the importer's merged runs are), which saves sorting it again.
         """
-        results: list[EventResult] = []
+        prepared = self._admit(parsed, source, allowed_carrier, in_order)
+        return self.commit(prepared).results
+
+    def prepare(
+        self,
+        parsed: Sequence[ParsedEvent],
+        *,
+        source: str,
+        allowed_carrier: str | None = None,
+        in_order: bool = False,
+    ) -> PreparedBatch:
+        """Compute a batch from a snapshot, outside any write transaction (see
+        :meth:`commit`): the reads and the lifecycle of a bulk write, without holding the
+        writer's lock."""
+        admitted = self._admit(parsed, source, allowed_carrier, in_order)
+        if not admitted.items:
+            return admitted
+        with self.store.snapshot() as reads:
+            batch = LifecycleBatch(
+                reads, admitted.items, self.policy, admitted.coverage, admitted.today, source
+            )
+            results = batch.run()
+            return PreparedBatch(
+                admitted.items,
+                admitted.refused,
+                source,
+                admitted.today,
+                admitted.coverage,
+                snapshot=reads.seq,
+                results=results,
+                changes=batch.change_set(),
+            )
+
+    def commit(self, prepared: PreparedBatch, *, ours: Collection[int] = ()) -> Committed:
+        """Write a batch in one transaction; its results (refused ones included) and tick.
+
+        A batch prepared from a snapshot is written as computed when no writer but the ticks
+        in *ours* (the caller's own writes, about other numbers and event ids) came after the
+        snapshot, and the day and coverage are those it was computed under; otherwise it is
+        computed again inside the transaction. A unique key broken by a concurrent writer
+        rolls the transaction back and the batch is computed again, up to three times.
+        """
+        if not prepared.items:
+            return Committed(list(prepared.refused), None)
+        trusted = prepared.changes is not None
+        for attempt in range(1, 4):
+            try:
+                results, changes, seq = self._write(prepared, ours, trusted=trusted)
+                break
+            except WriteConflict:
+                if attempt == 3:
+                    raise
+                trusted = False
+        changed = [s.state for s in changes.states.values()]
+        if changed:
+            for listener in self._listeners:
+                listener(changed)
+        return Committed(prepared.refused + results, seq)
+
+    def pipeline(self, *, source: str, allowed_carrier: str | None = None) -> BatchPipeline:
+        """A :class:`BatchPipeline` writing through this registry."""
+        return BatchPipeline(self, source=source, allowed_carrier=allowed_carrier)
+
+    def _admit(
+        self,
+        parsed: Sequence[ParsedEvent],
+        source: str,
+        allowed_carrier: str | None,
+        in_order: bool,
+    ) -> PreparedBatch:
+        """Split off the events the admission refuses; the rest in apply order."""
+        refused: list[EventResult] = []
         admissible: list[ParsedEvent] = []
         for item in parsed:
             event = item.event
@@ -176,25 +250,38 @@ class RegistryService:
                 admissible.append(item)
             else:
                 code, message = refusal
-                results.append(
+                refused.append(
                     EventResult(item.index, event.event_id, Outcome.REJECTED, code, message)
                 )
-        if not admissible:
-            return results
+        if not in_order:
+            admissible.sort(key=lambda p: (p.event.phone_number, p.event.effective_date, p.index))
+        return PreparedBatch(admissible, refused, source, self.today(), self.coverage)
+
+    def _write(
+        self, prepared: PreparedBatch, ours: Collection[int], *, trusted: bool
+    ) -> tuple[list[EventResult], ChangeSet, int]:
         today = self.today()
         with self.store.transaction() as tx:
-            batch = _Batch(tx, admissible, self.policy, self.coverage, today, source, in_order)
-            results.extend(batch.run())
-            changes = batch.change_set()
+            if (
+                trusted
+                and prepared.results is not None
+                and prepared.changes is not None
+                and prepared.snapshot is not None
+                and prepared.today == today
+                and prepared.coverage is self.coverage
+                and _only_ours(prepared.snapshot, tx.seq, ours)
+            ):
+                results, changes = prepared.results, prepared.changes
+            else:
+                batch = LifecycleBatch(
+                    tx, prepared.items, self.policy, self.coverage, today, prepared.source
+                )
+                results, changes = batch.run(), batch.change_set()
             if changes.events:
                 tx.write(changes)
                 for hook in self._batch_hooks:
                     hook(tx, changes)
-        changed = [s.state for s in changes.states.values()]
-        if changed:
-            for listener in self._listeners:
-                listener(changed)
-        return results
+            return results, changes, tx.seq
 
     def settled(
         self, keys: Sequence[EventKey], *, allowed_carrier: str | None = None
@@ -214,7 +301,7 @@ class RegistryService:
         for k in admitted:
             previous = stored.get((k.carrier, k.event_id))
             if previous is not None:
-                results[k.position] = _settled_result(
+                results[k.position] = settled_result(
                     k.position, k.event_id, previous, k.fingerprint
                 )
         return results
@@ -243,17 +330,99 @@ class EventKey(NamedTuple):
     fingerprint: str
 
 
-def _settled_result(index: int, event_id: str, previous: str, fingerprint: str) -> EventResult:
-    """The result of an event whose id was used before, by an event with *previous* print."""
-    if previous == fingerprint:
-        return EventResult(index, event_id, Outcome.DUPLICATE)
-    return EventResult(
-        index,
-        event_id,
-        Outcome.REJECTED,
-        "EVENT_ID_REUSED",
-        "this event id was already used for a different event",
-    )
+class Committed(NamedTuple):
+    """What :meth:`RegistryService.commit` did: every event's result, and the clock tick of
+    its transaction (None when no event was admitted and no transaction was needed)."""
+
+    results: list[EventResult]
+    seq: int | None
+
+
+_SWITCH_INTERVAL = 0.0005
+"""Seconds between two hand-overs of Python's lock while a pipeline runs."""
+
+
+def _only_ours(snapshot: int, seq: int, ours: Collection[int]) -> bool:
+    """Whether every tick between *snapshot* and the transaction's own *seq* is in *ours*."""
+    return seq - 1 - snapshot == sum(1 for tick in ours if snapshot < tick < seq)
+
+
+class BatchPipeline:
+    """Applies chunks in order, computing each from a snapshot while the previous one is
+    written by a writer thread (the database does its part of a write, index upkeep and
+    commit, without Python's lock, and PostgreSQL in its own process).
+
+    :meth:`put` returns the results of the chunks whose writes have finished; :meth:`close`
+    waits for the last one. A chunk that shares a number with the chunk being written waits
+    for that write before it is computed. Results are those :meth:`RegistryService.apply`
+    gives chunk after chunk.
+    """
+
+    def __init__(
+        self, registry: RegistryService, *, source: str, allowed_carrier: str | None = None
+    ) -> None:
+        self.registry = registry
+        self.source = source
+        self.allowed_carrier = allowed_carrier
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="numguard-writer")
+        self._pending: Future[Committed] | None = None
+        self._pending_numbers: frozenset[str] = frozenset()
+        self._ours: list[int] = []
+        # The writer gives up Python's lock for each statement the database runs and needs it
+        # back after: at the default 5 ms switch interval it waits on the computing thread
+        # longer than the statement took. Restored when the pipeline closes.
+        self._interval: float | None = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._interval, _SWITCH_INTERVAL))
+
+    def put(self, parsed: Sequence[ParsedEvent], *, in_order: bool = False) -> list[EventResult]:
+        """Queue a chunk; the results of the chunk written before it, if any."""
+        done: list[EventResult] = []
+        numbers = frozenset(p.event.phone_number for p in parsed)
+        if not numbers.isdisjoint(self._pending_numbers):
+            done = self._finish_pending()
+        prepared = self.registry.prepare(
+            parsed, source=self.source, allowed_carrier=self.allowed_carrier, in_order=in_order
+        )
+        done.extend(self._finish_pending())
+        self._pending = self._writer.submit(self._commit, prepared)
+        self._pending_numbers = numbers
+        return done
+
+    def close(self) -> list[EventResult]:
+        """Wait for the last write; its results. The pipeline takes no more chunks."""
+        try:
+            return self._finish_pending()
+        finally:
+            self._shutdown(cancel=False)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._shutdown(cancel=True)
+
+    def _shutdown(self, *, cancel: bool) -> None:
+        self._writer.shutdown(wait=True, cancel_futures=cancel)
+        if self._interval is not None:
+            sys.setswitchinterval(self._interval)
+            self._interval = None
+
+    def _commit(self, prepared: PreparedBatch) -> Committed:
+        committed = self.registry.commit(prepared, ours=self._ours)
+        if committed.seq is not None:
+            self._ours.append(committed.seq)
+            del self._ours[:-2]  # only the ticks after the next snapshot matter
+        return committed
+
+    def _finish_pending(self) -> list[EventResult]:
+        pending, self._pending = self._pending, None
+        self._pending_numbers = frozenset()
+        return pending.result().results if pending is not None else []
 
 
 def _normalize_prefix(prefix: str) -> str:
@@ -261,159 +430,3 @@ def _normalize_prefix(prefix: str) -> str:
     if not text.startswith("+") or not text[1:].isdigit() or not 2 <= len(text) <= 16:
         raise InvalidInput(f"prefix {prefix!r} must be '+' and digits, e.g. +86138")
     return text
-
-
-class _Batch:
-    """Applies one batch of events inside a transaction, collecting what to write."""
-
-    def __init__(  # noqa: PLR0917  internal, one call site
-        self,
-        tx: RegistryTransaction,
-        items: Sequence[ParsedEvent],
-        policy: AgingPolicy,
-        coverage: CoverageMap,
-        today: date,
-        source: str,
-        in_order: bool = False,
-    ) -> None:
-        self.tx = tx
-        self.items = (
-            items
-            if in_order
-            else sorted(
-                items, key=lambda p: (p.event.phone_number, p.event.effective_date, p.index)
-            )
-        )
-        self.policy = policy
-        self.coverage = coverage
-        self.today = today
-        self.source = source
-        self.records: list[EventRecord] = []
-        self.states: dict[str, StoredState] = {}
-        self.new_numbers: set[str] = set()
-        self.tenures: dict[tuple[str, int], TenureRow] = {}
-
-    def run(self) -> list[EventResult]:
-        existing = self.tx.existing_fingerprints(
-            {(p.event.carrier, p.event.event_id) for p in self.items}
-        )
-        # A stored event id settles its event (duplicate or reused) whatever the number's
-        # state: only numbers with other events need theirs (a re-import loads none).
-        stored = self.tx.load_states(
-            {
-                p.event.phone_number
-                for p in self.items
-                if (p.event.carrier, p.event.event_id) not in existing
-            }
-            if existing
-            else {p.event.phone_number for p in self.items}
-        )
-        seen: dict[tuple[str, str], str] = {}
-        results: list[EventResult] = []
-        for item in self.items:
-            event = item.event
-            key = (event.carrier, event.event_id)
-            previous = existing.get(key) or seen.get(key)
-            if previous is not None:
-                results.append(
-                    _settled_result(item.index, event.event_id, previous, item.fingerprint)
-                )
-                continue
-            number = event.phone_number
-            current = self.states.get(number) or stored.get(number)
-            if current is None:
-                current = StoredState(NumberState(number), 0)
-                is_new = True
-            else:
-                is_new = number in self.new_numbers or number not in stored
-            refusal = self._range_refusal(current.state, event)
-            if refusal is not None:
-                results.append(EventResult(item.index, event.event_id, Outcome.REJECTED, *refusal))
-                continue
-            outcome = apply_event(current.state, event, policy=self.policy, today=self.today)
-            if not isinstance(outcome, Applied):
-                results.append(
-                    EventResult(
-                        item.index,
-                        event.event_id,
-                        Outcome.REJECTED,
-                        outcome.reason.value,
-                        outcome.message,
-                    )
-                )
-                continue
-            seen[key] = item.fingerprint
-            ordinal = self._apply_tenures(number, current.tenure_ordinal, outcome)
-            self.states[number] = StoredState(outcome.state, ordinal)
-            if is_new:
-                self.new_numbers.add(number)
-            self.records.append(EventRecord(event, item.fingerprint, self.source))
-            results.append(EventResult(item.index, event.event_id, Outcome.ACCEPTED))
-        return results
-
-    def _range_refusal(self, state: NumberState, event: LifecycleEvent) -> tuple[str, str] | None:
-        """A number enters or re-enters service only from the carrier whose range holds it."""
-        if state.status is NumberStatus.ACTIVE or (
-            state.status is not NumberStatus.UNREPORTED and event.type is not EventType.ASSIGNED
-        ):
-            return None
-        holder = self.coverage.range_holder(event.phone_number)
-        if holder is None:
-            reporter = self.coverage.carriers[event.carrier]
-            if not reporter.prefixes:
-                return None  # a carrier without declared ranges covers what it reports
-            return "NUMBER_NOT_IN_CARRIER_RANGE", f"no carrier's range holds {event.phone_number}"
-        if holder.code != event.carrier and state.status is NumberStatus.UNREPORTED:
-            if event.type is EventType.ASSIGNED:
-                return (
-                    "NUMBER_NOT_IN_CARRIER_RANGE",
-                    f"{event.phone_number} is in {holder.code}'s range",
-                )
-            return None  # a ported-in number first reported by its new carrier
-        if holder.code != event.carrier and event.type is EventType.ASSIGNED:
-            return (
-                "NUMBER_NOT_IN_CARRIER_RANGE",
-                f"{event.phone_number} is reissued by {holder.code}, whose range holds it",
-            )
-        return None
-
-    def _apply_tenures(self, number: str, ordinal: int, outcome: Applied) -> int:
-        for change in outcome.changes:
-            if change.kind is TenureChangeKind.OPENED:
-                ordinal += 1
-                holder = change.holder
-                self.tenures[(number, ordinal)] = TenureRow(
-                    phone_number=number,
-                    ordinal=ordinal,
-                    holder_id_type=str(holder.id_type) if holder else None,  # StrEnum value
-                    holder_hash=holder.id_hash if holder else None,
-                    holder_suffix_hash=holder.suffix_hash if holder else None,
-                    holder_masked=holder.masked if holder else None,
-                    start=change.on,
-                    end=None,
-                    end_reason=None,
-                    is_new=True,
-                )
-            else:
-                row = self.tenures.get((number, ordinal))
-                if row is None:
-                    # An existing tenure: storage updates only its end fields.
-                    row = TenureRow(
-                        number, ordinal, None, None, None, None, None, None, None, False
-                    )
-                    self.tenures[(number, ordinal)] = row
-                if change.kind is TenureChangeKind.CLOSED:
-                    row.end = change.on
-                    row.end_reason = str(change.end_reason) if change.end_reason else None
-                else:
-                    row.end = None
-                    row.end_reason = None
-        return ordinal
-
-    def change_set(self) -> ChangeSet:
-        return ChangeSet(
-            events=self.records,
-            states=self.states,
-            new_numbers=frozenset(self.new_numbers),
-            tenures=list(self.tenures.values()),
-        )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, tuple_, update
 
 from numguard.adapters.storage.tables import (
@@ -21,7 +24,7 @@ from numguard.adapters.storage.tables import (
 from numguard.domain.coverage import CarrierCoverage
 from numguard.domain.identity import HolderRef, IdType
 from numguard.domain.lifecycle import NumberState, NumberStatus
-from numguard.services.ports import ChangeSet, StoredState
+from numguard.services.ports import ChangeSet, StoredState, WriteConflict
 
 _CHUNK = 500
 
@@ -208,15 +211,40 @@ def _quoted(columns: Sequence[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
 
-def _insert_sql(table: str, columns: Sequence[str], mark: str) -> str:
-    marks = ", ".join(mark for _ in columns)
-    return f"INSERT INTO {table} ({_quoted(columns)}) VALUES ({marks})"  # noqa: S608
-
-
 def _update_sql(table: str, columns: Sequence[str], keys: Sequence[str]) -> str:
     sets = ", ".join(f'"{c}" = ?' for c in columns)
     where = " AND ".join(f'"{k}" = ?' for k in keys)
     return f"UPDATE {table} SET {sets} WHERE {where}"  # noqa: S608
+
+
+_MAX_VARIABLES = 32_766
+"""SQLite's default limit of parameters in one statement (since 3.32)."""
+
+
+def _insert_many(
+    cursor: Any, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """SQLite: insert *rows* with multi-row ``VALUES`` statements of up to ~32k parameters.
+
+    Each statement binds its parameters at once and then runs without Python's lock for all
+    its rows; ``executemany`` steps row by row and takes the lock back after every row, so a
+    write overlapping other Python work (:class:`~numguard.services.registry.BatchPipeline`)
+    waited for the lock once a row and ran several times slower.
+    """
+    if not rows:
+        return
+    width = len(columns)
+    connection = cursor.connection
+    limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = max(1, min(limit, _MAX_VARIABLES) // width)
+    row_marks = "(" + ", ".join("?" for _ in columns) + ")"
+    head = f"INSERT INTO {table} ({_quoted(columns)}) VALUES "  # noqa: S608  fixed names
+    full = head + ", ".join(row_marks for _ in range(per))
+    chain = itertools.chain.from_iterable
+    for start in range(0, len(rows), per):
+        part = rows[start : start + per]
+        sql = full if len(part) == per else head + ", ".join(row_marks for _ in part)
+        cursor.execute(sql, list(chain(part)))
 
 
 def _copy(cursor: Any, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
@@ -285,20 +313,16 @@ class _SqlRegistryReads:
                     if row is not None:
                         found[key] = row[0]
                 return found
+            # One statement over a JSON array of the keys (CROSS JOIN keeps it outside: one
+            # index probe per key): it runs without Python's lock from start to end, where
+            # filling a key table row by row took the lock back after every row.
             cur.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS ng_event_keys (carrier TEXT, event_id TEXT)"
-            )
-            cur.execute("DELETE FROM temp.ng_event_keys")
-            cur.executemany("INSERT INTO temp.ng_event_keys VALUES (?, ?)", wanted)
-            # CROSS JOIN keeps the key table outside: one index probe per key.
-            cur.execute(
-                "SELECT e.carrier, e.event_id, e.fingerprint FROM temp.ng_event_keys k"
+                "SELECT e.carrier, e.event_id, e.fingerprint FROM json_each(?) k"
                 " CROSS JOIN lifecycle_events e"
-                " WHERE e.carrier = k.carrier AND e.event_id = k.event_id"
+                " WHERE e.carrier = k.value ->> 0 AND e.event_id = k.value ->> 1",
+                (orjson.dumps(wanted).decode(),),
             )
-            result = {(c, e): fp for c, e, fp in cur.fetchall()}
-            cur.execute("DELETE FROM temp.ng_event_keys")
-            return result
+            return {(c, e): fp for c, e, fp in cur.fetchall()}
         finally:
             cur.close()
 
@@ -338,21 +362,40 @@ class _SqlRegistryReads:
                     )
                     rows.extend(cur.fetchall())
             else:
-                cur.execute("CREATE TEMP TABLE IF NOT EXISTS ng_numbers (phone_number TEXT)")
-                cur.execute("DELETE FROM temp.ng_numbers")
-                cur.executemany("INSERT INTO temp.ng_numbers VALUES (?)", [(n,) for n in wanted])
                 cur.execute(
-                    f"SELECT {columns} FROM temp.ng_numbers k CROSS JOIN number_states s"  # noqa: S608
-                    " WHERE s.phone_number = k.phone_number"
+                    f"SELECT {columns} FROM json_each(?) k CROSS JOIN number_states s"  # noqa: S608
+                    " WHERE s.phone_number = k.value",
+                    (orjson.dumps(wanted).decode(),),
                 )
                 rows = cur.fetchall()
-                cur.execute("DELETE FROM temp.ng_numbers")
         finally:
             cur.close()
         return {
             state.phone_number: StoredState(state, ordinal)
             for state, ordinal, _ in _states_of(rows)
         }
+
+
+class SqlRegistrySnapshot(_SqlRegistryReads):
+    """Reads outside a write transaction; ``seq`` is the registry clock, read first, so every
+    write these reads may miss has a higher tick."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.seq = int(connection.execute(select(registry_clock.c.seq)).scalar_one())
+
+
+_UNIQUE_SQLITE = frozenset({1555, 2067})
+"""SQLITE_CONSTRAINT_PRIMARYKEY and SQLITE_CONSTRAINT_UNIQUE."""
+
+
+def _unique_violation(exc: BaseException) -> bool:
+    """Whether *exc* (a driver error, or SQLAlchemy's wrapper of one) broke a unique key."""
+    error = getattr(exc, "orig", None) or exc
+    return (
+        getattr(error, "sqlite_errorcode", None) in _UNIQUE_SQLITE
+        or getattr(error, "sqlstate", None) == "23505"
+    )
 
 
 class SqlRegistryTransaction(_SqlRegistryReads):
@@ -460,17 +503,14 @@ class SqlRegistryTransaction(_SqlRegistryReads):
         rows = self._rows(changes, _IsoDays(), int)
         cur = self._cursor()
         try:
-            if rows.events:
-                cur.executemany(_insert_sql("lifecycle_events", _EVENT_COLUMNS, "?"), rows.events)
-            if rows.new_states:
-                cur.executemany(_insert_sql("number_states", _STATE_COLUMNS, "?"), rows.new_states)
+            _insert_many(cur, "lifecycle_events", _EVENT_COLUMNS, rows.events)
+            _insert_many(cur, "number_states", _STATE_COLUMNS, rows.new_states)
             if rows.old_states:
                 cur.executemany(
                     _update_sql("number_states", _STATE_COLUMNS[1:], ("phone_number",)),
                     [r[1:] + r[:1] for r in rows.old_states],
                 )
-            if rows.new_tenures:
-                cur.executemany(_insert_sql("tenures", _TENURE_COLUMNS, "?"), rows.new_tenures)
+            _insert_many(cur, "tenures", _TENURE_COLUMNS, rows.new_tenures)
             if rows.ended:
                 cur.executemany(
                     _update_sql("tenures", ("end", "end_reason"), ("phone_number", "ordinal")),
@@ -613,8 +653,18 @@ class SqlRegistryStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlRegistryTransaction]:
-        with self.engine.begin() as connection:
-            yield SqlRegistryTransaction(connection)
+        try:
+            with self.engine.begin() as connection:
+                yield SqlRegistryTransaction(connection)
+        except Exception as exc:
+            if _unique_violation(exc):
+                raise WriteConflict(str(exc).splitlines()[0]) from exc
+            raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SqlRegistrySnapshot]:
+        with self.engine.connect() as connection:
+            yield SqlRegistrySnapshot(connection)
 
     def existing_fingerprints(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Fingerprints of events stored under these keys, read outside any write transaction
