@@ -96,6 +96,10 @@ class RegistryStore(Protocol):
         """Reads outside any write transaction, from the clock read first."""
         ...
 
+    def empty_at(self) -> int | None:
+        """The registry clock if no event and no state is stored (read together), else None."""
+        ...
+
     def existing_fingerprints(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Fingerprints of events already stored under these keys, outside a transaction."""
         ...

@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -31,6 +32,7 @@ from numguard.services.ports import (
     ChangeSet,
     RegistryStore,
     RegistryTransaction,
+    StoredState,
     WriteConflict,
 )
 
@@ -180,14 +182,23 @@ class RegistryService:
         source: str,
         allowed_carrier: str | None = None,
         in_order: bool = False,
+        empty_at: int | None = None,
     ) -> PreparedBatch:
         """Compute a batch from a snapshot, outside any write transaction (see
         :meth:`commit`): the reads and the lifecycle of a bulk write, without holding the
-        writer's lock."""
+        writer's lock.
+
+        ``empty_at`` is a clock tick at which the registry held no event and no state (see
+        :meth:`RegistryStore.empty_at`): the batch is then computed against that empty
+        registry without reading anything, and :meth:`commit` trusts it only if every tick
+        since was the caller's own.
+        """
         admitted = self._admit(parsed, source, allowed_carrier, in_order)
         if not admitted.items:
             return admitted
-        with self.store.snapshot() as reads:
+        with (
+            self.store.snapshot() if empty_at is None else nullcontext(_EmptyReads(empty_at))
+        ) as reads:
             batch = LifecycleBatch(
                 reads, admitted.items, self.policy, admitted.coverage, admitted.today, source
             )
@@ -338,6 +349,19 @@ class Committed(NamedTuple):
     seq: int | None
 
 
+class _EmptyReads:
+    """The reads of a registry that holds nothing, at clock tick *seq*."""
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+
+    def existing_fingerprints(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        return {}
+
+    def load_states(self, numbers: Iterable[str]) -> dict[str, StoredState]:
+        return {}
+
+
 _SWITCH_INTERVAL = 0.0005
 """Seconds between two hand-overs of Python's lock while a pipeline runs."""
 
@@ -368,6 +392,7 @@ class BatchPipeline:
         self._pending: Future[Committed] | None = None
         self._pending_numbers: frozenset[str] = frozenset()
         self._ours: list[int] = []
+        self._empty_at = registry.store.empty_at()
         # The writer gives up Python's lock for each statement the database runs and needs it
         # back after: at the default 5 ms switch interval it waits on the computing thread
         # longer than the statement took. Restored when the pipeline closes.
@@ -381,7 +406,11 @@ class BatchPipeline:
         if not numbers.isdisjoint(self._pending_numbers):
             done = self._finish_pending()
         prepared = self.registry.prepare(
-            parsed, source=self.source, allowed_carrier=self.allowed_carrier, in_order=in_order
+            parsed,
+            source=self.source,
+            allowed_carrier=self.allowed_carrier,
+            in_order=in_order,
+            empty_at=self._empty_at,
         )
         done.extend(self._finish_pending())
         self._pending = self._writer.submit(self._commit, prepared)
@@ -416,7 +445,6 @@ class BatchPipeline:
         committed = self.registry.commit(prepared, ours=self._ours)
         if committed.seq is not None:
             self._ours.append(committed.seq)
-            del self._ours[:-2]  # only the ticks after the next snapshot matter
         return committed
 
     def _finish_pending(self) -> list[EventResult]:

@@ -11,7 +11,17 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 
 from numguard.adapters.storage.tables import (
     carrier_prefixes,
@@ -671,6 +681,15 @@ class SqlRegistryStore:
         (events are never updated or deleted: what this finds stays true)."""
         with self.engine.connect() as conn:
             return _SqlRegistryReads(conn).existing_fingerprints(keys)
+
+    def empty_at(self) -> int | None:
+        with self.engine.connect() as conn:
+            seq = conn.execute(
+                select(registry_clock.c.seq).where(
+                    ~exists().select_from(lifecycle_events), ~exists().select_from(number_states)
+                )
+            ).scalar()
+            return None if seq is None else int(seq)
 
     def carriers(self) -> list[CarrierCoverage]:
         with self.engine.connect() as conn:
