@@ -53,6 +53,8 @@ class ChangeSet:
     states: Mapping[str, StoredState]
     new_numbers: frozenset[str]
     tenures: Sequence[TenureRow]
+    encoded: object = None
+    """The same changes as the store's rows (:meth:`RegistryStore.encode`), if done."""
 
 
 class WriteConflict(Exception):
@@ -94,6 +96,10 @@ class RegistryStore(Protocol):
 
     def snapshot(self) -> AbstractContextManager[RegistryReads]:
         """Reads outside any write transaction, from the clock read first."""
+        ...
+
+    def encode(self, changes: ChangeSet) -> ChangeSet:
+        """*changes* with its rows made for this store's write, ahead of the transaction."""
         ...
 
     def empty_at(self) -> int | None:

@@ -211,7 +211,7 @@ class RegistryService:
                 admitted.coverage,
                 snapshot=reads.seq,
                 results=results,
-                changes=batch.change_set(),
+                changes=self.store.encode(batch.change_set()),
             )
 
     def commit(self, prepared: PreparedBatch, *, ours: Collection[int] = ()) -> Committed:

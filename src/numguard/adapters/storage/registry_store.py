@@ -6,7 +6,7 @@ import itertools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -107,8 +107,8 @@ _EVENT_COLUMNS = (
     "holder_masked",
     "to_carrier",
     "fingerprint",
-    "seq",
     "source",
+    "seq",
 )
 _STATE_COLUMNS = (
     "phone_number",
@@ -146,8 +146,10 @@ _ID_TYPES = {t.value: t for t in IdType}
 
 @dataclass(slots=True)
 class _WriteRows:
-    """A change set as plain tuples in the column orders above."""
+    """A change set as the driver's values in the column orders above, without the ``seq``
+    column (last in each order), which only the write transaction knows."""
 
+    dialect: str
     events: list[tuple[Any, ...]]
     new_states: list[tuple[Any, ...]]
     old_states: list[tuple[Any, ...]]
@@ -232,7 +234,11 @@ _MAX_VARIABLES = 32_766
 
 
 def _insert_many(
-    cursor: Any, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    cursor: Any,
+    table: str,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    seq: int | None = None,
 ) -> None:
     """SQLite: insert *rows* with multi-row ``VALUES`` statements of up to ~32k parameters.
 
@@ -243,11 +249,13 @@ def _insert_many(
     """
     if not rows:
         return
-    width = len(columns)
+    # With *seq*, the last column takes that integer in every row (rows leave it out).
+    marks = ["?" for _ in columns] if seq is None else [*("?" for _ in columns[1:]), str(int(seq))]
+    width = len(columns) if seq is None else len(columns) - 1
     connection = cursor.connection
     limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     per = max(1, min(limit, _MAX_VARIABLES) // width)
-    row_marks = "(" + ", ".join("?" for _ in columns) + ")"
+    row_marks = "(" + ", ".join(marks) + ")"
     head = f"INSERT INTO {table} ({_quoted(columns)}) VALUES "  # noqa: S608  fixed names
     full = head + ", ".join(row_marks for _ in range(per))
     chain = itertools.chain.from_iterable
@@ -257,14 +265,26 @@ def _insert_many(
         cursor.execute(sql, list(chain(part)))
 
 
-def _copy(cursor: Any, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """PostgreSQL ``COPY ... FROM STDIN`` of *rows* (psycopg 3)."""
+def _copy(
+    cursor: Any,
+    table: str,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    seq: int | None = None,
+) -> None:
+    """PostgreSQL ``COPY ... FROM STDIN`` of *rows* (psycopg 3); with *seq*, the rows leave
+    out the last column and every row takes *seq* there."""
     if not rows:
         return
     with cursor.copy(f"COPY {table} ({_quoted(columns)}) FROM STDIN") as copy:
         write_row = copy.write_row
-        for row in rows:
-            write_row(row)
+        if seq is None:
+            for row in rows:
+                write_row(row)
+        else:
+            tick = (seq,)
+            for row in rows:
+                write_row(row + tick)
 
 
 class _SqlRegistryReads:
@@ -386,6 +406,74 @@ class _SqlRegistryReads:
         }
 
 
+def encode(changes: ChangeSet, dialect: str) -> _WriteRows:
+    """The change set as rows for *dialect*'s fast path (see :class:`_WriteRows`)."""
+    # The enums are StrEnums: str() gives the value, several times faster than .value.
+    days: Mapping[date | None, Any] = _IsoDays() if dialect == "sqlite" else _SameDays()
+    flag: Callable[[bool], Any] = int if dialect == "sqlite" else bool
+    day = days.__getitem__
+    events: list[tuple[Any, ...]] = []
+    for record in changes.events:
+        e, h = record.event, record.event.holder
+        events.append(
+            (
+                e.carrier,
+                e.event_id,
+                e.phone_number,
+                str(e.type),
+                day(e.effective_date),
+                str(h.id_type) if h else None,
+                h.id_hash if h else None,
+                h.suffix_hash if h else None,
+                h.masked if h else None,
+                e.to_carrier,
+                record.fingerprint,
+                record.source,
+            )
+        )
+    new_states: list[tuple[Any, ...]] = []
+    old_states: list[tuple[Any, ...]] = []
+    for number, stored in changes.states.items():
+        s, h = stored.state, stored.state.holder
+        row = (
+            number,
+            str(s.status),
+            s.carrier,
+            str(h.id_type) if h else None,
+            h.id_hash if h else None,
+            h.suffix_hash if h else None,
+            h.masked if h else None,
+            day(s.tenure_start),
+            flag(s.tenure_start_known),
+            day(s.ended_on),
+            day(s.earlier_change_on),
+            day(s.aging_ends_on),
+            day(s.last_event_on),
+            stored.tenure_ordinal,
+        )
+        (new_states if number in changes.new_numbers else old_states).append(row)
+    new_tenures: list[tuple[Any, ...]] = []
+    ended: list[tuple[Any, ...]] = []
+    for t in changes.tenures:
+        if t.is_new:
+            new_tenures.append(
+                (
+                    t.phone_number,
+                    t.ordinal,
+                    t.holder_id_type,
+                    t.holder_hash,
+                    t.holder_suffix_hash,
+                    t.holder_masked,
+                    day(t.start),
+                    day(t.end),
+                    t.end_reason,
+                )
+            )
+        else:
+            ended.append((day(t.end), t.end_reason, t.phone_number, t.ordinal))
+    return _WriteRows(dialect, events, new_states, old_states, new_tenures, ended)
+
+
 class SqlRegistrySnapshot(_SqlRegistryReads):
     """Reads outside a write transaction; ``seq`` is the registry clock, read first, so every
     write these reads may miss has a higher tick."""
@@ -439,86 +527,24 @@ class SqlRegistryTransaction(_SqlRegistryReads):
 
     # fast paths -----------------------------------------------------------------------------
 
-    def _rows(
-        self, changes: ChangeSet, days: Mapping[date | None, Any], flag: Callable[[bool], Any]
-    ) -> _WriteRows:
-        """The change set as rows; *days* maps each date to the driver's value for it."""
-        # The enums are StrEnums: str() gives the value, several times faster than .value.
-        seq = self.seq
-        day = days.__getitem__
-        events: list[tuple[Any, ...]] = []
-        for record in changes.events:
-            e, h = record.event, record.event.holder
-            events.append(
-                (
-                    e.carrier,
-                    e.event_id,
-                    e.phone_number,
-                    str(e.type),
-                    day(e.effective_date),
-                    str(h.id_type) if h else None,
-                    h.id_hash if h else None,
-                    h.suffix_hash if h else None,
-                    h.masked if h else None,
-                    e.to_carrier,
-                    record.fingerprint,
-                    seq,
-                    record.source,
-                )
-            )
-        new_states: list[tuple[Any, ...]] = []
-        old_states: list[tuple[Any, ...]] = []
-        for number, stored in changes.states.items():
-            s, h = stored.state, stored.state.holder
-            row = (
-                number,
-                str(s.status),
-                s.carrier,
-                str(h.id_type) if h else None,
-                h.id_hash if h else None,
-                h.suffix_hash if h else None,
-                h.masked if h else None,
-                day(s.tenure_start),
-                flag(s.tenure_start_known),
-                day(s.ended_on),
-                day(s.earlier_change_on),
-                day(s.aging_ends_on),
-                day(s.last_event_on),
-                stored.tenure_ordinal,
-                seq,
-            )
-            (new_states if number in changes.new_numbers else old_states).append(row)
-        new_tenures: list[tuple[Any, ...]] = []
-        ended: list[tuple[Any, ...]] = []
-        for t in changes.tenures:
-            if t.is_new:
-                new_tenures.append(
-                    (
-                        t.phone_number,
-                        t.ordinal,
-                        t.holder_id_type,
-                        t.holder_hash,
-                        t.holder_suffix_hash,
-                        t.holder_masked,
-                        day(t.start),
-                        day(t.end),
-                        t.end_reason,
-                    )
-                )
-            else:
-                ended.append((day(t.end), t.end_reason, t.phone_number, t.ordinal))
-        return _WriteRows(events, new_states, old_states, new_tenures, ended)
+    def _encoded(self, changes: ChangeSet) -> _WriteRows:
+        """The change set's rows: as encoded before the transaction, or now."""
+        done = changes.encoded
+        if isinstance(done, _WriteRows) and done.dialect == self.dialect:
+            return done
+        return encode(changes, self.dialect)
 
     def _write_sqlite(self, changes: ChangeSet) -> None:
-        rows = self._rows(changes, _IsoDays(), int)
+        rows = self._encoded(changes)
+        seq = self.seq
         cur = self._cursor()
         try:
-            _insert_many(cur, "lifecycle_events", _EVENT_COLUMNS, rows.events)
-            _insert_many(cur, "number_states", _STATE_COLUMNS, rows.new_states)
+            _insert_many(cur, "lifecycle_events", _EVENT_COLUMNS, rows.events, seq)
+            _insert_many(cur, "number_states", _STATE_COLUMNS, rows.new_states, seq)
             if rows.old_states:
                 cur.executemany(
                     _update_sql("number_states", _STATE_COLUMNS[1:], ("phone_number",)),
-                    [r[1:] + r[:1] for r in rows.old_states],
+                    [(*r[1:], seq, r[0]) for r in rows.old_states],
                 )
             _insert_many(cur, "tenures", _TENURE_COLUMNS, rows.new_tenures)
             if rows.ended:
@@ -530,11 +556,12 @@ class SqlRegistryTransaction(_SqlRegistryReads):
             cur.close()
 
     def _write_postgres(self, changes: ChangeSet) -> None:
-        rows = self._rows(changes, _SameDays(), bool)
+        rows = self._encoded(changes)
+        seq = self.seq
         cur = self._cursor()
         try:
-            _copy(cur, "lifecycle_events", _EVENT_COLUMNS, rows.events)
-            _copy(cur, "number_states", _STATE_COLUMNS, rows.new_states)
+            _copy(cur, "lifecycle_events", _EVENT_COLUMNS, rows.events, seq)
+            _copy(cur, "number_states", _STATE_COLUMNS, rows.new_states, seq)
             _copy(cur, "tenures", _TENURE_COLUMNS, rows.new_tenures)
             if rows.old_states:
                 cur.execute(
@@ -542,7 +569,7 @@ class SqlRegistryTransaction(_SqlRegistryReads):
                     " (LIKE number_states) ON COMMIT DELETE ROWS"
                 )
                 cur.execute("TRUNCATE ng_state_updates")
-                _copy(cur, "ng_state_updates", _STATE_COLUMNS, rows.old_states)
+                _copy(cur, "ng_state_updates", _STATE_COLUMNS, rows.old_states, seq)
                 sets = ", ".join(f'"{c}" = u."{c}"' for c in _STATE_COLUMNS[1:])
                 cur.execute(
                     f"UPDATE number_states s SET {sets} FROM ng_state_updates u"  # noqa: S608
@@ -681,6 +708,15 @@ class SqlRegistryStore:
         (events are never updated or deleted: what this finds stays true)."""
         with self.engine.connect() as conn:
             return _SqlRegistryReads(conn).existing_fingerprints(keys)
+
+    def encode(self, changes: ChangeSet) -> ChangeSet:
+        """*changes* with its rows made for this database's fast write path, which the write
+        transaction then takes as they are: a bulk writer does that Python work beside the
+        previous chunk's write instead of inside its own."""
+        dialect = self.engine.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            return changes
+        return replace(changes, encoded=encode(changes, dialect))
 
     def empty_at(self) -> int | None:
         with self.engine.connect() as conn:
