@@ -14,9 +14,11 @@ The work, in three steps that keep memory bounded whatever the file size:
    disk). Big files are parsed by worker processes, one run buffer each.
 2. **merge**: the runs are merged (``heapq.merge``) into one stream ordered by
    (phone number, effective date, line), so each number's events arrive together, oldest first.
-3. **apply**: the stream goes through :meth:`RegistryService.apply` in large chunks (one
-   transaction each; a number's events never straddle two chunks). Lifecycle rejections go to
-   the reject file too.
+3. **apply**: the stream goes through a :class:`~numguard.services.registry.BatchPipeline` in
+   large chunks (one transaction each; a number's events never straddle two chunks): each
+   chunk's lookups and lifecycle are computed while the previous chunk is written, with the
+   outcome :meth:`RegistryService.apply` would give. Lifecycle rejections go to the reject
+   file too.
 
 Importing the same file again changes nothing: every event is then a duplicate.
 """
