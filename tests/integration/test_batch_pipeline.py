@@ -5,46 +5,22 @@ share a number. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from numguard.adapters.storage.tables import number_states, tenures
-from numguard.bootstrap import Container, build
+from numguard.bootstrap import Container
 from numguard.services import registry as registry_module
+from numguard.services.batch import LifecycleBatch
 from numguard.services.events import Outcome, ParsedEvent, parse_record
-from numguard.settings import load_settings
-from tests.conftest import SECRET, FrozenClock
 
 ID_A = "11010519491231002X"
 ID_B = "110105199003070017"
 NUMBER = "+8613800138000"
 OTHER = "+8613900139000"
-
-
-@pytest.fixture
-def registry(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[Container]:
-    settings = load_settings(
-        {
-            "NUMGUARD_DATABASE_URL": database_url,
-            "NUMGUARD_SECRET_KEY": SECRET,
-            "NUMGUARD_DATA_DIR": str(tmp_path),
-        }
-    )
-    container = build(settings, clock=clock)
-    container.registry.add_carrier(
-        "CMCC",
-        "中国移动",
-        tracking_since=date(2023, 1, 1),
-        prefixes=["+86138", "+86139"],
-        now=clock(),
-    )
-    yield container
-    container.close()
 
 
 def parsed(
@@ -124,7 +100,7 @@ def test_only_the_callers_own_writes_in_between_keep_the_batch_as_computed(
     assert tick is not None
     batches: list[object] = []
 
-    class Counted(registry_module.LifecycleBatch):
+    class Counted(LifecycleBatch):
         def __init__(self, *args: Any) -> None:
             batches.append(args)
             super().__init__(*args)
@@ -148,6 +124,7 @@ def test_an_event_id_taken_meanwhile_is_settled_not_lost(registry: Container) ->
         [parsed(registry, 1, "x1", "ASSIGNED", "2023-10-09", holder=ID_A)], source="t"
     )
     tick = r.commit(theirs).seq
+    assert tick is not None
     # Counted as our own tick, the snapshot is trusted; the insert then breaks the unique
     # (carrier, event id) key, rolls back, and the batch is computed again.
     results = r.commit(mine, ours=[tick]).results
@@ -217,7 +194,12 @@ def test_on_an_empty_registry_nothing_is_read_and_a_reused_id_is_still_caught(
 ) -> None:
     reads: list[object] = []
     original = registry.registry.store.snapshot
-    monkeypatch.setattr(registry.registry.store, "snapshot", lambda: reads.append(1) or original())
+
+    def counted() -> object:
+        reads.append(1)
+        return original()
+
+    monkeypatch.setattr(registry.registry.store, "snapshot", counted)
     results = []
     with registry.registry.pipeline(source="t") as pipeline:
         results += pipeline.put([parsed(registry, 0, "x1", "ASSIGNED", "2023-10-09", holder=ID_A)])

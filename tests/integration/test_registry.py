@@ -20,31 +20,6 @@ ID_B = "110105199003070017"
 NUMBER = "+8613800138000"
 
 
-@pytest.fixture
-def registry(database_url: str, clock: FrozenClock, tmp_path: object) -> Container:
-    settings = load_settings(
-        {
-            "NUMGUARD_DATABASE_URL": database_url,
-            "NUMGUARD_SECRET_KEY": SECRET,
-            "NUMGUARD_DATA_DIR": str(tmp_path),
-        }
-    )
-    container = build(settings, clock=clock)
-    container.registry.add_carrier(
-        "CMCC",
-        "中国移动",
-        tracking_since=date(2023, 1, 1),
-        prefixes=["+86138", "+86139"],
-        now=clock(),
-    )
-    container.registry.add_carrier(
-        "CUCC", "中国联通", tracking_since=date(2023, 1, 1), prefixes=["+86130"], now=clock()
-    )
-    container.load_index()
-    yield container
-    container.close()
-
-
 def event(
     eid: str,
     kind: str,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from numguard.domain.aging import AgingPolicy
 from numguard.domain.coverage import CoverageMap
@@ -34,20 +35,26 @@ from numguard.services.ports import (
 )
 
 
+class Computed(NamedTuple):
+    """A batch's outcome computed from the registry as it stood at clock tick *snapshot*."""
+
+    snapshot: int
+    results: list[EventResult]
+    changes: ChangeSet
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedBatch:
     """Events ready to commit: the admitted ones in apply order, the refused ones' results,
-    and (when computed from a snapshot) the batch's results and change set with the registry
-    clock, day and coverage they were computed under."""
+    the day and coverage they are judged under, and (when prepared from a snapshot) the
+    outcome computed then."""
 
     items: Sequence[ParsedEvent]
     refused: list[EventResult]
     source: str
     today: date
     coverage: CoverageMap
-    snapshot: int | None = None
-    results: list[EventResult] | None = None
-    changes: ChangeSet | None = None
+    computed: Computed | None = None
 
 
 def settled_result(index: int, event_id: str, previous: str, fingerprint: str) -> EventResult:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, NamedTuple, Self
@@ -26,7 +26,7 @@ from numguard.domain.aging import AgingPolicy
 from numguard.domain.coverage import CarrierCoverage, CoverageMap
 from numguard.domain.lifecycle import NumberState
 from numguard.errors import InvalidInput
-from numguard.services.batch import LifecycleBatch, PreparedBatch, settled_result
+from numguard.services.batch import Computed, LifecycleBatch, PreparedBatch, settled_result
 from numguard.services.events import EventResult, Outcome, ParsedEvent, parse_record
 from numguard.services.ports import (
     ChangeSet,
@@ -203,16 +203,9 @@ class RegistryService:
                 reads, admitted.items, self.policy, admitted.coverage, admitted.today, source
             )
             results = batch.run()
-            return PreparedBatch(
-                admitted.items,
-                admitted.refused,
-                source,
-                admitted.today,
-                admitted.coverage,
-                snapshot=reads.seq,
-                results=results,
-                changes=self.store.encode(batch.change_set()),
-            )
+            snapshot = reads.seq
+        changes = self.store.encode(batch.change_set())
+        return replace(admitted, computed=Computed(snapshot, results, changes))
 
     def commit(self, prepared: PreparedBatch, *, ours: Collection[int] = ()) -> Committed:
         """Write a batch in one transaction; its results (refused ones included) and tick.
@@ -225,7 +218,7 @@ class RegistryService:
         """
         if not prepared.items:
             return Committed(list(prepared.refused), None)
-        trusted = prepared.changes is not None
+        trusted = prepared.computed is not None
         for attempt in range(1, 4):
             try:
                 results, changes, seq = self._write(prepared, ours, trusted=trusted)
@@ -272,17 +265,15 @@ class RegistryService:
         self, prepared: PreparedBatch, ours: Collection[int], *, trusted: bool
     ) -> tuple[list[EventResult], ChangeSet, int]:
         today = self.today()
+        computed = prepared.computed if trusted else None
         with self.store.transaction() as tx:
             if (
-                trusted
-                and prepared.results is not None
-                and prepared.changes is not None
-                and prepared.snapshot is not None
+                computed is not None
                 and prepared.today == today
                 and prepared.coverage is self.coverage
-                and _only_ours(prepared.snapshot, tx.seq, ours)
+                and _only_ours(computed.snapshot, tx.seq, ours)
             ):
-                results, changes = prepared.results, prepared.changes
+                results, changes = computed.results, computed.changes
             else:
                 batch = LifecycleBatch(
                     tx, prepared.items, self.policy, self.coverage, today, prepared.source

@@ -714,8 +714,10 @@ class SqlRegistryStore:
         transaction then takes as they are: a bulk writer does that Python work beside the
         previous chunk's write instead of inside its own."""
         dialect = self.engine.dialect.name
-        if dialect not in ("sqlite", "postgresql"):
-            return changes
+        if dialect != "sqlite" and (
+            dialect != "postgresql" or len(changes.events) < _COPY_THRESHOLD
+        ):
+            return changes  # written through SQLAlchemy Core, which takes no rows
         return replace(changes, encoded=encode(changes, dialect))
 
     def empty_at(self) -> int | None:
