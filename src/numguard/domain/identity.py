@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hmac
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 from operator import mul
 from typing import Protocol
 
+from numguard.domain.records import record
 from numguard.errors import InvalidInput
 
 
@@ -47,7 +47,7 @@ _MAC_PREFIXES = {t: (f"{t.value}:", f"{t.value}:suffix:") for t in IdType}
 """What precedes the ID number, and its last six characters, in the hashed texts."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HolderRef:
     """What the system keeps about a holder: hashes and a masked form, never the number."""
 

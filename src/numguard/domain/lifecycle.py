@@ -9,12 +9,12 @@ changes) or :class:`Rejected` (a reason code). The explicit ``TRANSITIONS`` tabl
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
 from numguard.domain.aging import AgingPolicy
 from numguard.domain.identity import HolderRef
+from numguard.domain.records import record
 
 
 class EventType(StrEnum):
@@ -62,7 +62,7 @@ class RejectReason(StrEnum):
     FUTURE_DATE = "FUTURE_DATE"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LifecycleEvent:
     """One reported event. ``(carrier, event_id)`` is unique across all time."""
 
@@ -75,7 +75,7 @@ class LifecycleEvent:
     to_carrier: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NumberState:
     """The current state of one number, enough to apply the next event and to answer checks.
 
@@ -119,7 +119,7 @@ class TenureChangeKind(StrEnum):
     REOPENED = "REOPENED"  # a restore: the last tenure's end is taken back
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TenureChange:
     """One change to a number's tenures, for storage to apply."""
 
@@ -129,7 +129,7 @@ class TenureChange:
     end_reason: EndReason | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Applied:
     """The event is valid: here is the new state and what happens to the tenures."""
 
@@ -137,7 +137,7 @@ class Applied:
     changes: tuple[TenureChange, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rejected:
     """The event is refused and changes nothing."""
 

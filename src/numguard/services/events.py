@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from numguard.domain.identity import holder_from_id
 from numguard.domain.lifecycle import EventType, LifecycleEvent
 from numguard.domain.phone import parse_phone_number
+from numguard.domain.records import record
 from numguard.errors import NumguardError
 
 CSV_COLUMNS = (
@@ -46,7 +46,7 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EventResult:
     """The outcome of one event, in the order the events were sent."""
 
@@ -57,7 +57,7 @@ class EventResult:
     message: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParsedEvent:
     """A well-formed event with its position in the batch or file."""
 

@@ -10,9 +10,10 @@ from typing import Any, Protocol
 
 from numguard.domain.coverage import CarrierCoverage
 from numguard.domain.lifecycle import LifecycleEvent, NumberState
+from numguard.domain.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StoredState:
     """A number's state as stored, with the ordinal of its last tenure."""
 
@@ -20,7 +21,7 @@ class StoredState:
     tenure_ordinal: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EventRecord:
     """An accepted event, ready to append."""
 
