@@ -1,4 +1,4 @@
-"""Fixtures shared by the integration tests."""
+"""Fixtures and event builders shared by the integration tests."""
 
 from __future__ import annotations
 
@@ -10,6 +10,34 @@ import pytest
 from numguard.bootstrap import Container, build
 from numguard.settings import load_settings
 from tests.conftest import SECRET, FrozenClock
+
+ID_A = "11010519491231002X"
+ID_B = "110105199003070017"
+NUMBER = "+8613800138000"
+
+
+def event(
+    eid: str,
+    kind: str,
+    day: str,
+    *,
+    number: str = NUMBER,
+    carrier: str = "CMCC",
+    holder: str | None = None,
+    to: str | None = None,
+) -> dict[str, object]:
+    record: dict[str, object] = {
+        "eventId": eid,
+        "phoneNumber": number,
+        "type": kind,
+        "effectiveDate": day,
+        "carrier": carrier,
+    }
+    if holder:
+        record["holder"] = {"idType": "CN_RESIDENT", "idNumber": holder}
+    if to:
+        record["toCarrier"] = to
+    return record
 
 
 @pytest.fixture

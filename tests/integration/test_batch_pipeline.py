@@ -16,10 +16,8 @@ from numguard.bootstrap import Container
 from numguard.services import registry as registry_module
 from numguard.services.batch import LifecycleBatch
 from numguard.services.events import Outcome, ParsedEvent, parse_record
+from tests.integration.conftest import ID_A, ID_B, NUMBER, event
 
-ID_A = "11010519491231002X"
-ID_B = "110105199003070017"
-NUMBER = "+8613800138000"
 OTHER = "+8613900139000"
 
 
@@ -31,17 +29,9 @@ def parsed(
     day: str,
     *,
     number: str = NUMBER,
-    holder: str = "",
+    holder: str | None = None,
 ) -> ParsedEvent:
-    record: dict[str, object] = {
-        "eventId": eid,
-        "phoneNumber": number,
-        "type": kind,
-        "effectiveDate": day,
-        "carrier": "CMCC",
-    }
-    if holder:
-        record["holder"] = {"idType": "CN_RESIDENT", "idNumber": holder}
+    record = event(eid, kind, day, number=number, holder=holder)
     item = parse_record(
         index, record, holder_key=c.registry.holder_key, default_region=c.registry.default_region
     )

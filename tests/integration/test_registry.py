@@ -14,35 +14,7 @@ from numguard.domain.answer import Recycled
 from numguard.services.events import Outcome
 from numguard.settings import load_settings
 from tests.conftest import SECRET, FrozenClock
-
-ID_A = "11010519491231002X"
-ID_B = "110105199003070017"
-NUMBER = "+8613800138000"
-
-
-def event(
-    eid: str,
-    kind: str,
-    day: str,
-    *,
-    number: str = NUMBER,
-    carrier: str = "CMCC",
-    holder: str | None = None,
-    to: str | None = None,
-) -> dict[str, object]:
-    record: dict[str, object] = {
-        "eventId": eid,
-        "phoneNumber": number,
-        "type": kind,
-        "effectiveDate": day,
-        "carrier": carrier,
-    }
-    if holder:
-        record["holder"] = {"idType": "CN_RESIDENT", "idNumber": holder}
-    if to:
-        record["toCarrier"] = to
-    return record
-
+from tests.integration.conftest import ID_A, ID_B, NUMBER, event
 
 CAMARA_STORY = [
     event("a1", "ASSIGNED", "2023-10-09", holder=ID_A),

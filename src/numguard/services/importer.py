@@ -36,7 +36,7 @@ import queue
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -715,12 +715,12 @@ def _apply_runs(
     screen = True
     report("apply", 0, total)
 
-    def tally(results: Iterable[EventResult]) -> None:
-        nonlocal done, screen
+    def tally(results: Collection[EventResult]) -> int:
+        """Count *results* and file their rejects; how many were repeats (a stored id)."""
+        nonlocal done
         bad: list[RejectRow] = []
-        repeated = seen = 0
+        repeated = 0
         for result in results:
-            seen += 1
             counts[result.outcome] += 1
             if result.outcome is Outcome.DUPLICATE:
                 repeated += 1
@@ -729,25 +729,25 @@ def _apply_runs(
                     repeated += 1
                 bad.append(_reject_row(result))
         rejects.add(bad)
-        if seen:
-            screen = repeated * 2 >= seen
-            done += seen
+        if results:
+            done += len(results)
             report("apply", done, total)
+        return repeated
 
     with registry.pipeline(source=source, allowed_carrier=allowed_carrier) as pipeline:
         for items in _chunks(heapq.merge(*(_read_run(p) for p in runs)), chunk_size, total):
-            settled = (
-                registry.settled(
+            settled: dict[int, EventResult] = {}
+            if screen:
+                settled = registry.settled(
                     [EventKey(t[2], t[5], t[3], t[7], t[8]) for t in items],
                     allowed_carrier=allowed_carrier,
                 )
-                if screen
-                else {}
-            )
-            tally(settled.values())
+                screen = tally(settled.values()) * 2 >= len(items)
             chunk = [from_tuple(t) for t in items if t[2] not in settled]
             if chunk:
-                tally(pipeline.put(chunk, in_order=True))
+                written = pipeline.put(chunk, in_order=True)
+                if tally(written) * 2 >= len(written) > 0:
+                    screen = True  # mostly repeats that went unscreened: screen again
         tally(pipeline.close())
     return counts
 

@@ -95,6 +95,16 @@ _FINGERPRINT_OF = "SELECT fingerprint FROM lifecycle_events WHERE carrier = ? AN
 _COPY_THRESHOLD = 1000
 """From this many events on, PostgreSQL writes with COPY."""
 
+
+def _write_path(dialect: str, events: int) -> str:
+    """How a change set of *events* events is written: ``"sqlite"`` (multi-row ``VALUES``),
+    ``"postgresql"`` (``COPY``) or ``"core"`` (SQLAlchemy Core: other databases, and small
+    writes on PostgreSQL)."""
+    if dialect == "sqlite" or (dialect == "postgresql" and events >= _COPY_THRESHOLD):
+        return dialect
+    return "core"
+
+
 _EVENT_COLUMNS = (
     "carrier",
     "event_id",
@@ -288,9 +298,9 @@ def _copy(
 
 
 class _SqlRegistryReads:
-    """Reads of many keys on one connection, through the driver: on SQLite a temporary key
-    table joined to the indexed table, on PostgreSQL ``unnest`` joins; SQLAlchemy Core on
-    other databases."""
+    """Reads of many keys on one connection, through the driver: on SQLite one statement over
+    a ``json_each`` array of the keys joined to the indexed table, on PostgreSQL ``unnest``
+    joins; SQLAlchemy Core on other databases."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -499,7 +509,7 @@ def _unique_violation(exc: BaseException) -> bool:
 class SqlRegistryTransaction(_SqlRegistryReads):
     """One write transaction; ``seq`` is this transaction's tick of the registry clock.
 
-    Writes of many rows go through the driver directly: plain ``executemany`` on SQLite;
+    Writes of many rows go through the driver directly: multi-row ``VALUES`` on SQLite;
     ``COPY`` on PostgreSQL (into the table, or into a temporary table for updates). Other
     databases, and small writes on PostgreSQL, use SQLAlchemy Core. All of it, and the reads,
     run in the one transaction.
@@ -518,9 +528,10 @@ class SqlRegistryTransaction(_SqlRegistryReads):
 
     def write(self, changes: ChangeSet) -> None:
         """Append the events, upsert the states, insert and update the tenures."""
-        if self.dialect == "sqlite":
+        path = _write_path(self.dialect, len(changes.events))
+        if path == "sqlite":
             self._write_sqlite(changes)
-        elif self.dialect == "postgresql" and len(changes.events) >= _COPY_THRESHOLD:
+        elif path == "postgresql":
             self._write_postgres(changes)
         else:
             self._write_core(changes)
@@ -714,10 +725,8 @@ class SqlRegistryStore:
         transaction then takes as they are: a bulk writer does that Python work beside the
         previous chunk's write instead of inside its own."""
         dialect = self.engine.dialect.name
-        if dialect != "sqlite" and (
-            dialect != "postgresql" or len(changes.events) < _COPY_THRESHOLD
-        ):
-            return changes  # written through SQLAlchemy Core, which takes no rows
+        if _write_path(dialect, len(changes.events)) == "core":
+            return changes  # SQLAlchemy Core takes no rows
         return replace(changes, encoded=encode(changes, dialect))
 
     def empty_at(self) -> int | None:
